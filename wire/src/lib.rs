@@ -1,0 +1,33 @@
+//! The wire contract of Ledgerline: every type the server sends or accepts and
+//! the desktop core reads or writes. `../shared/spec/api.md` is the prose
+//! version; this crate is the one both sides compile against.
+//!
+//! # Layout
+//! - [`money`]: `Currency` (ISO 4217, parsed once) and amount rules.
+//! - [`cursor`]: the opaque long-poll cursor.
+//! - [`auth`]: login request and response, roles.
+//! - [`finance`]: transactions, their create/update bodies and list pages.
+//! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
+//! - [`realtime`]: events and the long-poll response.
+//! - [`error`]: the `{"error": {code, message}}` body.
+//!
+//! With the `openapi` feature every type derives `utoipa::ToSchema`.
+
+pub mod auth;
+pub mod cursor;
+pub mod error;
+pub mod finance;
+pub mod money;
+pub mod realtime;
+pub mod reports;
+
+pub use auth::{LoginRequest, LoginResponse, OrgInfo, PropertyInfo, Role, UserInfo};
+pub use cursor::Cursor;
+pub use error::{ErrorBody, ErrorDetail};
+pub use finance::{
+    NewTransaction, Transaction, TransactionKind, TransactionPage, TransactionPatch,
+    TransactionStatus,
+};
+pub use money::Currency;
+pub use realtime::{Event, EventRow, EventType, PollResponse};
+pub use reports::{CategoryTotals, DailyApproval, DayTotals, ProfitLoss, TodayPending};
