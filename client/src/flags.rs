@@ -111,12 +111,14 @@ impl Flags {
                 self.inner.store.set(name, Value::from(ms))?;
                 self.inner.debounce_ms.store(ms, Ordering::Relaxed);
             }
-            other => return Err(CommandError::invalid(
-                "name",
-                format!(
+            other => {
+                return Err(CommandError::invalid(
+                    "name",
+                    format!(
                     "unknown flag {other:?}; expected {LEADER_ENABLED} or {DERIVED_DEBOUNCE_MS}"
                 ),
-            )),
+                ))
+            }
         }
         let values = self.values();
         self.inner.changed.send_replace(values);
