@@ -155,6 +155,8 @@ impl Core {
             let ctx = ctx.clone();
             async move {
                 tokio::select! {
+                    // `unauthorized` fires both tokens at once: `ended` must win.
+                    biased;
                     _ = ctx.ended.cancelled() => {
                         if let Some(shared) = weak.upgrade() {
                             Core { shared }.end(&ctx, false).await;

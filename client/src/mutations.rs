@@ -283,7 +283,12 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
         let Some(entry) = outbox::first(ctx.cache.pool()).await? else {
             return Ok(Drain::Empty);
         };
-        match send(ctx, &entry).await {
+        // Cancelling mid-request is safe: the replay is idempotent.
+        let sent = tokio::select! {
+            _ = ctx.cancel.cancelled() => return Ok(Drain::Empty),
+            sent = send(ctx, &entry) => sent,
+        };
+        match sent {
             Ok(confirmed) => confirm(&ctx.cache, &entry, confirmed).await?,
             Err(ApiError::Unauthorized) => return Ok(Drain::Unauthorized),
             Err(e) if e.is_retryable() => {
