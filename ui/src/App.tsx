@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { ApprovalsView } from "./ApprovalsView";
+import { SignOutContext } from "./components";
 import { FinancePage } from "./FinancePage";
 import { parseView } from "./filters";
 import * as ipc from "./ipc";
@@ -45,14 +46,28 @@ export function App() {
     return <SignIn initialError={state.error} onSignedIn={(s) => setState({ phase: "in", session: s })} />;
   }
   const s = state.session;
-  switch (view.name) {
-    case "property":
-      return <FinancePage key={`p-${view.id}`} session={s} lockedPropertyId={view.id} />;
-    case "report":
-      return <ReportView session={s} />;
-    case "approvals":
-      return <ApprovalsView session={s} />;
-    default:
-      return <FinancePage key="main" session={s} />;
+  const signOut = () => {
+    // The shell also sends `session: null` to every window; don't wait for it here.
+    ipc.signOut().then(
+      () => {
+        void live.close();
+        setState({ phase: "out" });
+      },
+      (e) => setState({ phase: "out", error: ipc.toCommandError(e) }),
+    );
+  };
+  return <SignOutContext.Provider value={signOut}>{page(s)}</SignOutContext.Provider>;
+
+  function page(s: SessionView) {
+    switch (view.name) {
+      case "property":
+        return <FinancePage key={`p-${view.id}`} session={s} lockedPropertyId={view.id} />;
+      case "report":
+        return <ReportView session={s} />;
+      case "approvals":
+        return <ApprovalsView session={s} />;
+      default:
+        return <FinancePage key="main" session={s} />;
+    }
   }
 }

@@ -4,7 +4,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { AppHeader, canApprove } from "./components";
-import { useRows } from "./hooks";
+import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney } from "./money";
 import { isLocalId } from "./rows";
@@ -17,7 +17,8 @@ export function ApprovalsView(props: { session: SessionView }) {
   const allowed = canApprove(session.user.role);
   const [propertyId, setPropertyId] = useState("");
   const query = useMemo<RowQuery>(() => (propertyId ? { status: "pending", property_id: propertyId } : { status: "pending" }), [propertyId]);
-  const { store, error, loading } = useRows(query);
+  const syncToken = useSyncFinishedToken();
+  const { store, error, loading } = useRows(query, syncToken);
   const rows = store?.sorted ?? [];
   const rowsRef = useRef(rows);
   rowsRef.current = rows;

@@ -5,7 +5,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type Ref } from "react";
 import { csvFilename, rowsToCsv } from "./csv";
 import { isIsoDate } from "./filters";
-import { useRows } from "./hooks";
+import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney, parseAmount, toDecimal } from "./money";
 import { isLocalId } from "./rows";
@@ -65,7 +65,8 @@ const KIND_TITLE: Record<Kind, string> = { revenue: "Revenue", expense: "Expense
 
 export function TxTable(props: Props) {
   const { kind, properties, fixedPropertyId, canApprove } = props;
-  const { store, loading, error, notLoaded } = useRows(props.query);
+  const syncToken = useSyncFinishedToken();
+  const { store, loading, error, notLoaded } = useRows(props.query, syncToken);
   const rows = store?.sorted ?? [];
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
@@ -179,7 +180,9 @@ export function TxTable(props: Props) {
         <h2>{KIND_TITLE[kind]}</h2>
         <span className="row-count" data-testid={`row-count-${kind}`} data-value={rows.length}>
           {loading && !store ? "loading…" : `${rows.length.toLocaleString()} rows`}
-          {notLoaded > 0 && ` (first ${rows.length.toLocaleString()} of ${(rows.length + notLoaded).toLocaleString()})`}
+          {notLoaded > 0 && (
+            <span className="field-error"> ({notLoaded.toLocaleString()} more could not be loaded)</span>
+          )}
         </span>
         {loading && store && <span className="muted">refreshing…</span>}
         <span className="spacer" />

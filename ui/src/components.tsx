@@ -1,6 +1,6 @@
 // Small shared pieces: status badge, first-sync bar, the header, KPI cards.
 
-import { useEffect, type ReactNode } from "react";
+import { createContext, useContext, useEffect, type ReactNode } from "react";
 import { useStatus, useSyncProgress } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney } from "./money";
@@ -56,6 +56,11 @@ export function SyncBar() {
   );
 }
 
+/** Provided by App: sign out and return this window to the sign-in form. */
+export const SignOutContext = createContext<() => void>(() => {
+  ipc.signOut().catch(() => {});
+});
+
 export const canApprove = (role: Role) => role === "owner" || role === "manager";
 
 export function ErrorText(props: { error: CommandError | string | null | undefined; testid?: string }) {
@@ -76,6 +81,7 @@ export function AppHeader(props: {
   diagnosticsOpen?: boolean;
 }) {
   const { session } = props;
+  const signOut = useContext(SignOutContext);
   return (
     <>
       <header className="app-header">
@@ -100,7 +106,7 @@ export function AppHeader(props: {
             Diagnostics
           </button>
         )}
-        <button type="button" data-testid="sign-out" onClick={() => ipc.signOut().catch(() => {})}>
+        <button type="button" data-testid="sign-out" onClick={signOut}>
           Sign out
         </button>
       </header>

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import { sameRange, queryKey, rangeKey } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
+import { loadAll } from "./load";
 import { catchUp, fromSnapshot, type RowStore } from "./rows";
 import type { Aggregates, CommandError, Diagnostics, PatchBatch, ReportRange, RowQuery, Status, SyncProgress } from "./types";
 
@@ -58,14 +59,14 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
 
     live
       .ready()
-      .then(() => ipc.listRows(q))
+      .then(() => loadAll(ipc.listRows, q))
       .then(
-        (page) => {
+        (snap) => {
           if (cancelled) return;
           // Batches heard while list_rows ran: those older than the snapshot are dropped.
-          store = catchUp(fromSnapshot(q, page.rows, page.seq), queue);
+          store = catchUp(fromSnapshot(q, snap.rows, snap.seq), queue);
           queue = [];
-          setState({ store, notLoaded: Math.max(0, page.total - page.rows.length), loading: false, error: null });
+          setState({ store, notLoaded: snap.missing, loading: false, error: null });
         },
         (e) => {
           if (!cancelled) setState((s) => ({ ...s, loading: false, error: ipc.toCommandError(e) }));
@@ -140,6 +141,13 @@ export function useStatus(): Status | null {
     };
   }, []);
   return status;
+}
+
+/** A number that goes up each time a sync finishes (first sync, or a re-snapshot). */
+export function useSyncFinishedToken(): number {
+  const [n, setN] = useState(0);
+  useEffect(() => ipc.effectListener(ipc.onSyncProgress((p) => p.finished && setN((x) => x + 1))), []);
+  return n;
 }
 
 export function useSyncProgress(): SyncProgress | null {
