@@ -160,11 +160,11 @@ export function FinancePage(props: { session: SessionView; lockedPropertyId?: st
         )}
         <label>
           From
-          <input type="date" data-testid="filter-from" value={draft.from} onChange={(e) => editDate("from", e.target.value)} aria-invalid={draftProblem?.field === "from"} />
+          <input type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" data-testid="filter-from" value={draft.from} onChange={(e) => editDate("from", e.target.value)} aria-invalid={draftProblem?.field === "from"} />
         </label>
         <label>
           To
-          <input type="date" data-testid="filter-to" value={draft.to} onChange={(e) => editDate("to", e.target.value)} aria-invalid={draftProblem?.field === "to"} />
+          <input type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" data-testid="filter-to" value={draft.to} onChange={(e) => editDate("to", e.target.value)} aria-invalid={draftProblem?.field === "to"} />
         </label>
         <button
           type="button"

@@ -69,11 +69,11 @@ export function ReportView(props: { session: SessionView }) {
         </label>
         <label>
           From
-          <input type="date" data-testid="filter-from" value={draft.from} onChange={(e) => setDraft((d) => ({ ...d, from: e.target.value }))} onBlur={apply} />
+          <input type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" data-testid="filter-from" value={draft.from} onChange={(e) => setDraft((d) => ({ ...d, from: e.target.value }))} onBlur={apply} />
         </label>
         <label>
           To
-          <input type="date" data-testid="filter-to" value={draft.to} onChange={(e) => setDraft((d) => ({ ...d, to: e.target.value }))} onBlur={apply} />
+          <input type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" data-testid="filter-to" value={draft.to} onChange={(e) => setDraft((d) => ({ ...d, to: e.target.value }))} onBlur={apply} />
         </label>
         <button type="submit" disabled={!!problem} data-testid="report-apply">
           Show

@@ -152,7 +152,7 @@ export function TxTable(props: Props) {
         break;
       case "Delete":
         ev.preventDefault();
-        if (!isLocalId(row.id)) setConfirmDelete(row.id);
+        if (!isLocalId(row.id) || row.sync_error) setConfirmDelete(row.id);
         break;
     }
   };
@@ -170,12 +170,30 @@ export function TxTable(props: Props) {
     }
   };
 
+  // After an entry is added, bring it (or its confirmed replacement) into view.
+  const [reveal, setReveal] = useState<{ id: string; cmid: string | null } | null>(null);
+  useEffect(() => {
+    if (!reveal) return;
+    const i = rows.findIndex((r) => r.id === reveal.id || (reveal.cmid !== null && r.client_mutation_id === reveal.cmid));
+    if (i >= 0) {
+      virtualizer.scrollToIndex(i, { align: "auto" });
+      setFocusIndex(i);
+      setReveal(null);
+    }
+  }, [reveal, rows, virtualizer]);
+
   const newRowRef = useRef<NewRowHandle>(null);
   useImperativeHandle(props.handle, () => ({ focusNewRow: () => newRowRef.current?.focus() }), []);
 
   const cols = `grid-cols ${showProperty ? "with-prop" : ""}`;
   return (
-    <section className={`tx-table tx-${kind}`} data-testid={`table-${kind}`} aria-label={KIND_TITLE[kind]}>
+    <section
+      className={`tx-table tx-${kind}`}
+      data-testid={`table-${kind}`}
+      data-loading={loading ? "true" : "false"}
+      data-seq={store?.seq ?? ""}
+      aria-label={KIND_TITLE[kind]}
+    >
       <div className="table-head">
         <h2>{KIND_TITLE[kind]}</h2>
         <span className="row-count" data-testid={`row-count-${kind}`} data-value={rows.length}>
@@ -219,6 +237,7 @@ export function TxTable(props: Props) {
         fixedPropertyId={fixedPropertyId}
         currency={props.currency}
         defaultDate={props.defaultDate}
+        onCreated={(r) => setReveal({ id: r.id, cmid: r.client_mutation_id })}
       />
       <div className="tbody" ref={scrollRef} role="rowgroup">
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
@@ -249,7 +268,7 @@ export function TxTable(props: Props) {
                     row={row}
                     cols={cols}
                     index={vi.index}
-                    focused={vi.index === focusIndex}
+                    focused={vi.index === Math.min(focusIndex, rows.length - 1)}
                     showProperty={showProperty}
                     propName={propName}
                     canApprove={canApprove}
@@ -380,8 +399,15 @@ function RowView(p: {
             <button type="button" className="link" data-testid={`edit-${row.id}`} disabled={local} onClick={p.onEdit} title="Edit (Enter)">
               Edit
             </button>
-            <button type="button" className="link" data-testid={`delete-${row.id}`} disabled={local} onClick={p.onAskDelete} title="Delete (Del)">
-              Delete
+            <button
+              type="button"
+              className="link"
+              data-testid={`delete-${row.id}`}
+              disabled={local && !row.sync_error}
+              onClick={p.onAskDelete}
+              title={local ? "Discard this refused entry" : "Delete (Del)"}
+            >
+              {local ? "Discard" : "Delete"}
             </button>
             {p.canApprove && row.status === "pending" && !local && (
               <>
@@ -410,7 +436,12 @@ function EditRow(p: {
   propName: (id: string) => string;
   onDone: (error: string | null) => void;
 }) {
-  const { row } = p;
+  // The edit is based on the row as it was when editing started: its version
+  // goes with the patch, so a change made meanwhile by someone else is a
+  // conflict rather than silently overwritten.
+  const [base] = useState(p.row);
+  const row = base;
+  const changedMeanwhile = p.row.version !== base.version;
   const [date, setDate] = useState(row.occurred_on);
   const [category, setCategory] = useState(row.category);
   const [memo, setMemo] = useState(row.memo);
@@ -420,7 +451,7 @@ function EditRow(p: {
 
   const save = async () => {
     const errs: FieldErrors = {};
-    if (!isIsoDate(date)) errs.date = "Pick a date";
+    if (!isIsoDate(date)) errs.date = "Date as YYYY-MM-DD";
     if (!category.trim()) errs.category = "Enter a category";
     const amt = parseAmount(amount, row.currency);
     if (!amt.ok) errs.amount = amt.error;
@@ -460,12 +491,17 @@ function EditRow(p: {
 
   return (
     <div className={`row editing ${p.cols}`} role="row" data-testid={`row-${row.id}`} data-id={row.id} data-pending={row.pending_sync ? "true" : "false"} data-index={p.index} onKeyDown={onKey}>
-      <input data-testid="edit-date" type="date" value={date} onChange={(e) => setDate(e.target.value)} aria-invalid={!!errors.date} title={errors.date} />
+      <input data-testid="edit-date" type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" value={date} onChange={(e) => setDate(e.target.value)} aria-invalid={!!errors.date} title={errors.date} />
       {p.showProperty && <span className="prop">{p.propName(row.property_id)}</span>}
       <input data-testid="edit-category" value={category} onChange={(e) => setCategory(e.target.value)} aria-invalid={!!errors.category} title={errors.category} autoFocus />
       <span className="memo-edit">
         <input data-testid="edit-memo" value={memo} onChange={(e) => setMemo(e.target.value)} aria-invalid={!!errors.memo} />
         {firstError && <span className="inline-error" data-testid="edit-error">{firstError}</span>}
+        {!firstError && changedMeanwhile && (
+          <span className="inline-error" data-testid="edit-stale" title="Saving will report a conflict; Esc shows their version">
+            changed by someone else meanwhile
+          </span>
+        )}
       </span>
       <input data-testid="edit-amount" className="num" value={amount} inputMode="decimal" onChange={(e) => setAmount(e.target.value)} aria-invalid={!!errors.amount} title={errors.amount} />
       <span className="status">{busy ? "saving…" : "editing"}</span>
@@ -495,6 +531,7 @@ function NewRow(p: {
   fixedPropertyId?: string;
   currency: string;
   defaultDate: string;
+  onCreated: (row: Row) => void;
 }) {
   const [date, setDate] = useState(p.defaultDate);
   const [propertyId, setPropertyId] = useState(p.fixedPropertyId ?? p.properties[0]?.id ?? "");
@@ -522,7 +559,7 @@ function NewRow(p: {
   const save = async () => {
     const errs: FieldErrors = {};
     const pid = p.fixedPropertyId ?? propertyId;
-    if (!isIsoDate(date)) errs.date = "Pick a date";
+    if (!isIsoDate(date)) errs.date = "Date as YYYY-MM-DD";
     if (!pid) errs.property = "Pick a property";
     if (!category.trim()) errs.category = "Enter a category";
     const amt = parseAmount(amount, p.currency);
@@ -531,7 +568,7 @@ function NewRow(p: {
     if (Object.keys(errs).length > 0 || !amt.ok) return;
     setBusy(true);
     try {
-      await ipc.createTransaction({
+      const created = await ipc.createTransaction({
         kind: p.kind,
         property_id: pid,
         amount_minor: amt.minor,
@@ -541,6 +578,7 @@ function NewRow(p: {
         occurred_on: date,
       });
       reset();
+      p.onCreated(created);
       categoryRef.current?.focus();
     } catch (e) {
       const err = ipc.toCommandError(e);
@@ -571,7 +609,7 @@ function NewRow(p: {
   return (
     <div className={`row new-row ${p.cols}`} data-testid={`new-row-${p.kind}`} onKeyDown={onKey} role="row" aria-label={`New ${p.kind}`}>
       <span className="cell-with-error">
-        <input ref={dateRef} data-testid="new-date" type="date" value={date} onChange={(e) => setDate(e.target.value)} aria-invalid={!!errors.date} aria-label="Date" />
+        <input ref={dateRef} data-testid="new-date" type="text" className="date-input" placeholder="YYYY-MM-DD" inputMode="numeric" maxLength={10} spellCheck={false} autoComplete="off" value={date} onChange={(e) => setDate(e.target.value)} aria-invalid={!!errors.date} aria-label="Date" />
         {err("date")}
       </span>
       {!p.fixedPropertyId && (

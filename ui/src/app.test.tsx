@@ -8,6 +8,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { App } from "./App";
 import { installDevBackend } from "./devbackend";
+import * as ipc from "./ipc";
 import { installTestHook } from "./testhook";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -38,6 +39,12 @@ async function type(el: HTMLElement | null, value: string) {
     el.dispatchEvent(new Event(el instanceof HTMLSelectElement ? "change" : "input", { bubbles: true }));
   });
 }
+/** A confirmed revenue row that is currently rendered (virtualization). */
+function renderedRow() {
+  const el = tid("table-revenue")!.querySelector<HTMLElement>('.tbody [data-pending="false"]')!;
+  return window.__ledgerline!.rows("revenue").find((r) => r.id === el.dataset.id)!;
+}
+
 async function key(el: HTMLElement | null, k: string) {
   await act(async () => {
     el!.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
@@ -52,6 +59,22 @@ beforeAll(async () => {
   // jsdom lays nothing out: give scroll containers a size so rows virtualize.
   Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 520 });
   Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 900 });
+  Object.defineProperty(HTMLElement.prototype, "scrollHeight", { configurable: true, get: () => 10_000_000 });
+  // …and let them scroll, so "bring the new row into view" can be checked.
+  const tops = new WeakMap<Element, number>();
+  Object.defineProperty(HTMLElement.prototype, "scrollTop", {
+    configurable: true,
+    get() {
+      return tops.get(this) ?? 0;
+    },
+    set(v: number) {
+      tops.set(this, v);
+      this.dispatchEvent(new Event("scroll"));
+    },
+  });
+  HTMLElement.prototype.scrollTo = function (this: HTMLElement, opts?: ScrollToOptions | number) {
+    if (typeof opts === "object" && opts.top !== undefined) this.scrollTop = opts.top;
+  } as typeof HTMLElement.prototype.scrollTo;
   Object.assign(URL, { createObjectURL: () => "blob:x", revokeObjectURL: () => {} });
   HTMLAnchorElement.prototype.click = () => {};
   installTestHook();
@@ -131,7 +154,7 @@ describe("the app against the dev backend", () => {
   });
 
   it("edits a row inline with Enter and the row's version", async () => {
-    const target = window.__ledgerline!.rows("revenue").find((r) => !r.pending_sync)!;
+    const target = renderedRow();
     const rowEl = await waitFor(() => tid(`row-${target.id}`), "row in DOM");
     await act(async () => {
       rowEl.dispatchEvent(new MouseEvent("dblclick", { bubbles: true }));
@@ -143,6 +166,41 @@ describe("the app against the dev backend", () => {
       const r = window.__ledgerline!.rows("revenue").find((x) => x.id === target.id);
       return r && r.amount_minor === 9999 && !r.pending_sync && r.version === target.version + 1;
     }, "edited row confirmed");
+  });
+
+  it("shows a conflict on the row when someone else edited it first", async () => {
+    const target = renderedRow();
+    const rowEl = await waitFor(() => tid(`row-${target.id}`), "row in DOM");
+    await act(async () => {
+      rowEl.dispatchEvent(new MouseEvent("dblclick", { bubbles: true }));
+    });
+    const memo = await waitFor(() => tid("edit-memo"), "edit inputs");
+    // Another user changes the row while this one is being edited.
+    await act(async () => {
+      await ipc.updateTransaction(target.id, { version: target.version, memo: "changed elsewhere" });
+      await new Promise((r) => setTimeout(r, 800));
+    });
+    await type(memo, "my edit");
+    await key(memo, "Enter");
+    const err = await waitFor(() => tid(`row-error-${target.id}`), "conflict on the row");
+    expect(err.textContent).toMatch(/someone changed this row first/);
+    expect(window.__ledgerline!.rows("revenue").find((r) => r.id === target.id)?.memo).toBe("changed elsewhere");
+  });
+
+  it("shows a refused entry in red on its row and lets it be discarded", async () => {
+    const form = tid("new-row-revenue")!;
+    await type(tid("new-category", form), "fail");
+    await type(tid("new-amount", form), "5");
+    await key(tid("new-amount", form), "Enter");
+    const bad = await waitFor(() => window.__ledgerline!.rows("revenue").find((r) => r.category === "fail" && r.sync_error), "refused row");
+    // Scrolled into view even though it sorts far below the top.
+    expect(window.__ledgerline!.ids("revenue").indexOf(bad.id)).toBeGreaterThan(40);
+    const el = await waitFor(() => tid(`row-error-${bad.id}`), "inline error");
+    expect(el.textContent).toMatch(/refused/);
+    expect(tid(`row-${bad.id}`)?.dataset.pending).toBe("true");
+    await click(tid(`delete-${bad.id}`));
+    await click(tid(`confirm-delete-${bad.id}`));
+    await waitFor(() => !window.__ledgerline!.ids("revenue").includes(bad.id), "discarded");
   });
 
   it("exports every loaded row as CSV and shows where it went", async () => {

@@ -35,8 +35,8 @@ export function isIsoDate(s: string): boolean {
 
 /** Plain-words problem with a from/to pair, or null when it is usable. */
 export function rangeError(from: string, to: string): { field: "from" | "to"; message: string } | null {
-  if (!isIsoDate(from)) return { field: "from", message: "Pick a valid start date" };
-  if (!isIsoDate(to)) return { field: "to", message: "Pick a valid end date" };
+  if (!isIsoDate(from)) return { field: "from", message: "Start date as YYYY-MM-DD" };
+  if (!isIsoDate(to)) return { field: "to", message: "End date as YYYY-MM-DD" };
   if (from > to) return { field: "to", message: "End date is before the start date" };
   return null;
 }
