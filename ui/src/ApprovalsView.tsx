@@ -151,7 +151,7 @@ export function ApprovalsView(props: { session: SessionView }) {
                   <span className={`kind ${row.kind}`}>{row.kind}</span>
                   <span className="cat">{row.category}</span>
                   <span className="memo">
-                    {problem ? <span className="row-error" data-testid={`row-error-${row.id}`}>⚠ {problem}</span> : row.memo}
+                    {problem ? <span className="row-error" data-testid={`error-${row.id}`}>⚠ {problem}</span> : row.memo}
                     {row.pending_sync && !row.sync_error && <span className="syncing"> ⟳ syncing</span>}
                   </span>
                   <span className="num amount">{formatMoney(row.amount_minor, row.currency)}</span>

@@ -176,9 +176,10 @@ export function TxTable(props: Props) {
     if (!reveal) return;
     const i = rows.findIndex((r) => r.id === reveal.id || (reveal.cmid !== null && r.client_mutation_id === reveal.cmid));
     if (i >= 0) {
-      virtualizer.scrollToIndex(i, { align: "auto" });
       setFocusIndex(i);
       setReveal(null);
+      // Scroll outside the commit phase (the virtualizer re-renders synchronously on scroll).
+      requestAnimationFrame(() => virtualizer.scrollToIndex(i, { align: "auto" }));
     }
   }, [reveal, rows, virtualizer]);
 
@@ -364,7 +365,7 @@ function RowView(p: {
       <span className="cat" title={row.category}>{row.category}</span>
       <span className="memo" title={problem ? `${row.memo}\n${problem}` : row.memo}>
         {problem ? (
-          <span className="row-error" role="alert" data-testid={`row-error-${row.id}`}>
+          <span className="row-error" role="alert" data-testid={`error-${row.id}`}>
             ⚠ {problem}
             {!row.sync_error && (
               <button type="button" className="link" aria-label="Dismiss" onClick={p.onDismissError}>

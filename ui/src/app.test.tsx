@@ -182,7 +182,7 @@ describe("the app against the dev backend", () => {
     });
     await type(memo, "my edit");
     await key(memo, "Enter");
-    const err = await waitFor(() => tid(`row-error-${target.id}`), "conflict on the row");
+    const err = await waitFor(() => tid(`error-${target.id}`), "conflict on the row");
     expect(err.textContent).toMatch(/someone changed this row first/);
     expect(window.__ledgerline!.rows("revenue").find((r) => r.id === target.id)?.memo).toBe("changed elsewhere");
   });
@@ -195,7 +195,7 @@ describe("the app against the dev backend", () => {
     const bad = await waitFor(() => window.__ledgerline!.rows("revenue").find((r) => r.category === "fail" && r.sync_error), "refused row");
     // Scrolled into view even though it sorts far below the top.
     expect(window.__ledgerline!.ids("revenue").indexOf(bad.id)).toBeGreaterThan(40);
-    const el = await waitFor(() => tid(`row-error-${bad.id}`), "inline error");
+    const el = await waitFor(() => tid(`error-${bad.id}`), "inline error");
     expect(el.textContent).toMatch(/refused/);
     expect(tid(`row-${bad.id}`)?.dataset.pending).toBe("true");
     await click(tid(`delete-${bad.id}`));
