@@ -2,7 +2,7 @@
 // Keys: j/k (or ↓/↑) move, a approves, r rejects.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { AppHeader, canApprove } from "./components";
 import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
@@ -11,6 +11,8 @@ import { isLocalId } from "./rows";
 import { registerTable } from "./testhook";
 import { ROW_HEIGHT } from "./TxTable";
 import type { Row, RowQuery, SessionView } from "./types";
+
+const estimateSize = () => ROW_HEIGHT;
 
 export function ApprovalsView(props: { session: SessionView }) {
   const { session } = props;
@@ -34,9 +36,11 @@ export function ApprovalsView(props: { session: SessionView }) {
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize,
     overscan: 16,
-    getItemKey: (i) => rows[i]?.id ?? i,
+    // Stable between renders of the same rows: a new key function makes the
+    // virtualizer re-measure every row (100k) on each scroll frame.
+    getItemKey: useCallback((i: number) => rows[i]?.id ?? i, [rows]),
   });
   const names = useMemo(() => new Map(session.properties.map((p) => [p.id, p.name])), [session.properties]);
 

@@ -2,7 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import { chartGeometry, fillDays } from "./chart";
-import { formatMinor, formatMoney } from "./money";
+import { formatMinor, formatMoney, minorDigits } from "./money";
 import type { ProfitLoss } from "./types";
 
 function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
@@ -23,7 +23,7 @@ function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] 
 
 /** "12.3k", "4.5M" for axis labels (major units). */
 function short(minor: number, currency: string): string {
-  const major = minor / 100;
+  const major = minor / 10 ** minorDigits(currency);
   const abs = Math.abs(major);
   if (abs >= 1e6) return `${(major / 1e6).toFixed(1)}M`;
   if (abs >= 1e3) return `${(major / 1e3).toFixed(abs >= 1e4 ? 0 : 1)}k`;

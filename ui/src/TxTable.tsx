@@ -61,6 +61,8 @@ function conflictWords(e: CommandError): string {
   return e.message;
 }
 
+const estimateSize = () => ROW_HEIGHT;
+
 const KIND_TITLE: Record<Kind, string> = { revenue: "Revenue", expense: "Expenses" };
 
 export function TxTable(props: Props) {
@@ -96,9 +98,11 @@ export function TxTable(props: Props) {
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
+    estimateSize,
     overscan: 16,
-    getItemKey: (i) => rows[i]?.id ?? i,
+    // Stable between renders of the same rows: a new key function makes the
+    // virtualizer re-measure every row (100k) on each scroll frame.
+    getItemKey: useCallback((i: number) => rows[i]?.id ?? i, [rows]),
   });
 
   const focusRow = (i: number) => {
@@ -381,8 +385,8 @@ function RowView(p: {
       <StatusCell row={row} />
       <span className="actions">
         {p.confirming ? (
-          <>
-            <span className="confirm-text">Delete?</span>
+          <span className="confirm" onKeyDown={(e) => e.key === "Escape" && p.onCancelDelete()}>
+            <span className="confirm-text">{local ? "Discard?" : "Delete?"}</span>
             <button type="button" className="danger" data-testid={`confirm-delete-${row.id}`} onClick={p.onDelete} autoFocus>
               Yes
             </button>
@@ -390,11 +394,10 @@ function RowView(p: {
               type="button"
               data-testid={`cancel-delete-${row.id}`}
               onClick={p.onCancelDelete}
-              onKeyDown={(e) => e.key === "Escape" && p.onCancelDelete()}
             >
               No
             </button>
-          </>
+          </span>
         ) : (
           <>
             <button type="button" className="link" data-testid={`edit-${row.id}`} disabled={local} onClick={p.onEdit} title="Edit (Enter)">
