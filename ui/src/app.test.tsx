@@ -114,6 +114,11 @@ describe("the app against the dev backend", () => {
     expect(inDom.length).toBeGreaterThan(0);
     expect(inDom.length).toBeLessThan(count);
     expect(all.every((r) => r.kind === "revenue")).toBe(true);
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const mirrored = JSON.parse(document.querySelector('[data-testid="loaded-ids"]')!.textContent!);
+    expect(mirrored.revenue).toEqual(all.map((r) => r.id));
     const first = inDom[0] as HTMLElement;
     expect(first.dataset.id).toBe(all[0]!.id);
     expect(first.dataset.pending).toBe("false");

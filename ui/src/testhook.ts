@@ -55,6 +55,37 @@ declare global {
   }
 }
 
+/**
+ * Also mirror the loaded ids into the DOM for drivers that prefer reading an
+ * element: `<script type="application/json" data-testid="loaded-ids">` holding
+ * `{"revenue": [ids…], "expense": [ids…], …}` in display order. Rewritten at
+ * most every 250 ms, and only when a table's rows changed.
+ */
+function mirrorLoadedIds() {
+  const el = document.createElement("script");
+  el.type = "application/json";
+  el.dataset.testid = "loaded-ids";
+  el.textContent = "{}";
+  document.body.appendChild(el);
+  let last = new Map<string, readonly Row[]>();
+  setInterval(() => {
+    const now = new Map<string, readonly Row[]>();
+    let changed = last.size !== tables.size;
+    for (const [name, src] of tables) {
+      const rows = src();
+      now.set(name, rows);
+      if (last.get(name) !== rows) changed = true;
+    }
+    if (!changed) return;
+    last = now;
+    const out: Record<string, string[]> = {};
+    for (const [name, rows] of now) out[name] = rows.map((r) => r.id);
+    el.textContent = JSON.stringify(out);
+  }, 250);
+}
+
 export function installTestHook() {
-  if (typeof window !== "undefined") window.__ledgerline = hook;
+  if (typeof window === "undefined") return;
+  window.__ledgerline = hook;
+  if (typeof document !== "undefined" && document.body) mirrorLoadedIds();
 }
