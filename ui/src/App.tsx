@@ -23,9 +23,14 @@ export function App() {
       setState(s ? { phase: "in", session: s } : { phase: "out" });
     };
     const stop = ipc.effectListener(ipc.onSession(apply));
+    // A command refused for lack of a session: ask the core whether we still have one.
+    ipc.onUnauthorized(() => {
+      ipc.getSession().then(apply, () => {});
+    });
     ipc.getSession().then(apply, (e) => !cancelled && setState({ phase: "out", error: ipc.toCommandError(e) }));
     return () => {
       cancelled = true;
+      ipc.onUnauthorized(null);
       stop();
     };
   }, []);

@@ -1,7 +1,7 @@
 // The diagnostics panel: status, seq, every counter, and the two flags.
 
 import { useEffect, useMemo, useState } from "react";
-import { debounce } from "./filters";
+import { debounce, parseDebounceMs } from "./filters";
 import { useDiagnostics } from "./hooks";
 import * as ipc from "./ipc";
 import { seenSeq } from "./live";
@@ -18,15 +18,6 @@ const COUNTER_HELP: Record<keyof Counters, string> = {
   outbox_depth: "Local writes waiting to be sent",
   lag_behind_head: "Events the cache is behind the server",
 };
-
-/** Parse the debounce input: whole milliseconds, 0 … 600000. */
-export function parseDebounceMs(s: string): { ok: true; value: number } | { ok: false; error: string } {
-  const t = s.trim();
-  if (!/^\d+$/.test(t)) return { ok: false, error: "Whole milliseconds, like 1000" };
-  const v = Number(t);
-  if (v > 600_000) return { ok: false, error: "At most 600000 ms (10 minutes)" };
-  return { ok: true, value: v };
-}
 
 export function DiagnosticsPanel(props: { open: boolean; onClose: () => void }) {
   const { data, error, set } = useDiagnostics(props.open);

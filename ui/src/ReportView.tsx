@@ -7,16 +7,9 @@ import { csvFilename, safeText, toCsv } from "./csv";
 import { currentMonth, rangeError, reportRange, type Filters } from "./filters";
 import { useAggregates } from "./hooks";
 import * as ipc from "./ipc";
-import { formatMoney, toDecimal } from "./money";
+import { formatMoney, share, toDecimal } from "./money";
 import { reportAggregates } from "./testhook";
 import type { CategoryTotals, ProfitLoss, SessionView } from "./types";
-
-/** Share of the kind's total, to one decimal ("12.5%"); exact integer math. */
-export function share(part: number, total: number): string {
-  if (total <= 0) return "—";
-  const tenths = Math.round((part * 1000) / total);
-  return `${Math.floor(tenths / 10)}.${tenths % 10}%`;
-}
 
 export function categoryCsv(pl: ProfitLoss): string {
   return toCsv(

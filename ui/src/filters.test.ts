@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { chartGeometry, fillDays, niceMax } from "./chart";
 import {
-  currentMonth, debounce, eachDay, isIsoDate, parseView, queryKey, rangeError, reportRange, rowQuery, sameRange,
+  currentMonth, debounce, eachDay, isIsoDate, parseDebounceMs, parseView, queryKey, rangeError, reportRange, rowQuery, sameRange,
 } from "./filters";
 
 describe("dates and ranges", () => {
@@ -121,5 +121,14 @@ describe("chart geometry", () => {
     expect(g.bars[1]!.revH).toBeCloseTo(0);
     expect(g.netPoints[1]!.y).toBeGreaterThan(g.zeroY);
     expect(g.netPoints[0]!.y).toBeLessThan(g.zeroY);
+  });
+});
+
+describe("debounce flag input", () => {
+  it("takes whole milliseconds within bounds", () => {
+    expect(parseDebounceMs("1000")).toEqual({ ok: true, value: 1000 });
+    expect(parseDebounceMs(" 0 ")).toEqual({ ok: true, value: 0 });
+    expect(parseDebounceMs("600000")).toEqual({ ok: true, value: 600000 });
+    for (const bad of ["", "-1", "1.5", "1e3", "abc", "600001"]) expect(parseDebounceMs(bad).ok, bad).toBe(false);
   });
 });

@@ -147,3 +147,12 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   d.pending = () => handle !== null;
   return d;
 }
+
+/** The FIN_DERIVED_DEBOUNCE_MS input: whole milliseconds, 0 … 600000. */
+export function parseDebounceMs(s: string): { ok: true; value: number } | { ok: false; error: string } {
+  const t = s.trim();
+  if (!/^\d+$/.test(t)) return { ok: false, error: "Whole milliseconds, like 1000" };
+  const v = Number(t);
+  if (v > 600_000) return { ok: false, error: "At most 600000 ms (10 minutes)" };
+  return { ok: true, value: v };
+}

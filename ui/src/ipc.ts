@@ -28,11 +28,20 @@ export function toCommandError(e: unknown): CommandError {
   return { kind: "internal", message: "Something went wrong talking to the app" };
 }
 
+let unauthorized: (() => void) | null = null;
+
+/** Called when a command other than sign_in fails with `unauthorized` (session gone). */
+export function onUnauthorized(cb: (() => void) | null) {
+  unauthorized = cb;
+}
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    throw toCommandError(e);
+    const err = toCommandError(e);
+    if (err.kind === "unauthorized" && cmd !== "sign_in" && cmd !== "session") unauthorized?.();
+    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMinor, formatMoney, MAX_AMOUNT_MINOR, minorDigits, parseAmount, toDecimal } from "./money";
+import { formatMinor, formatMoney, MAX_AMOUNT_MINOR, minorDigits, parseAmount, share, toDecimal } from "./money";
 
 const ok = (s: string, cur?: string) => {
   const r = parseAmount(s, cur);
@@ -87,5 +87,16 @@ describe("formatting", () => {
     expect(minorDigits("USD")).toBe(2);
     expect(minorDigits("JPY")).toBe(0);
     expect(minorDigits("BHD")).toBe(3);
+  });
+});
+
+describe("share", () => {
+  it("gives one decimal, rounded half up, without floats drifting", () => {
+    expect(share(1, 8)).toBe("12.5%");
+    expect(share(1, 3)).toBe("33.3%");
+    expect(share(2, 3)).toBe("66.7%");
+    expect(share(5, 5)).toBe("100.0%");
+    expect(share(0, 5)).toBe("0.0%");
+    expect(share(1, 0)).toBe("—");
   });
 });

@@ -93,3 +93,10 @@ export function formatMoney(minor: number, currency = "USD"): string {
   const sym = SYMBOLS[currency];
   return sym ? `${sign}${sym}${body}` : `${sign}${currency} ${body}`;
 }
+
+/** `part` as a share of `total`, one decimal, rounded half up: "12.5%". Integer math. */
+export function share(part: number, total: number): string {
+  if (!(total > 0)) return "—";
+  const tenths = Math.floor((part * 1000 + Math.floor(total / 2)) / total);
+  return `${Math.floor(tenths / 10)}.${tenths % 10}%`;
+}
