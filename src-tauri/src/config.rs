@@ -23,8 +23,11 @@ pub const SERVER: &str = "LEDGERLINE_SERVER";
 pub const EMAIL: &str = "LEDGERLINE_EMAIL";
 pub const PASSWORD: &str = "LEDGERLINE_PASSWORD";
 
+/// Picks one interval field of a [`CoreConfig`].
+type Field = fn(&mut CoreConfig) -> &mut Duration;
+
 /// Each interval knob and the [`CoreConfig`] field it sets.
-const DURATION_KNOBS: &[(&str, fn(&mut CoreConfig) -> &mut Duration)] = &[
+const DURATION_KNOBS: &[(&str, Field)] = &[
     ("LEDGERLINE_BACKOFF_BASE_MS", |c| &mut c.backoff_base),
     ("LEDGERLINE_BACKOFF_MAX_MS", |c| &mut c.backoff_max),
     ("LEDGERLINE_OFFLINE_POLL_MIN_MS", |c| {
