@@ -101,87 +101,57 @@ struct Parked<'a> {
     cancel: CancellationToken,
 }
 
-fn answer(
-    events: Vec<Arc<Event>>,
-    cursor: u64,
-    outcome: PollOutcome,
-) -> (PollResponse, PollOutcome) {
-    let response = PollResponse {
-        events: events.iter().map(|e| Event::clone(e)).collect(),
-        cursor: Cursor(cursor).to_string(),
-        reset: false,
-        retry_after_ms: None,
-    };
-    (response, outcome)
-}
-
 impl Hub {
     /// Answers one long-poll per `spec/api.md`: events after the cursor that
     /// pass the filter (at most `max_batch`), or none once the timeout
     /// passes; the returned cursor always moves past events the filter hid.
     /// Cancel-safe: drop the future when the client hangs up.
     pub async fn poll(&self, req: PollRequest) -> Result<PollResponse, PollError> {
-        let result = self.answer(req).await;
-        let outcome = match &result {
-            Ok((_, outcome)) => *outcome,
-            Err(PollError::Revoked) => PollOutcome::Revoked,
-            Err(PollError::Log(_)) => PollOutcome::Error,
-        };
-        self.shared.metrics.poll_answered(outcome);
-        result.map(|(response, _)| response)
-    }
-
-    async fn answer(&self, req: PollRequest) -> Result<(PollResponse, PollOutcome), PollError> {
+        // Every exit goes through `respond` or `fail`, which count the
+        // outcome; a wrapper future doing that would add its own copy of the
+        // request to every parked poll.
         let shared = &*self.shared;
-        let PollRequest {
-            org_id,
-            token_id,
-            cursor,
-            filter,
-            timeout,
-        } = req;
-        if shared.tokens.is_revoked(&token_id) {
-            return Err(PollError::Revoked);
+        if shared.tokens.is_revoked(&req.token_id) {
+            return self.fail(PollError::Revoked);
         }
-        let timeout = timeout.map_or(shared.config.poll_timeout, |t| {
+        let timeout = req.timeout.map_or(shared.config.poll_timeout, |t| {
             t.min(shared.config.poll_timeout)
         });
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
 
-        let Some(Cursor(mut cursor)) = cursor else {
-            let (_, head) = shared.log.event_bounds(&org_id).await?;
-            return Ok(answer(Vec::new(), head, PollOutcome::Head));
+        let Some(Cursor(mut cursor)) = req.cursor else {
+            return match shared.log.event_bounds(&req.org_id).await {
+                Ok((_, head)) => self.respond(Vec::new(), head, PollOutcome::Head),
+                Err(err) => self.fail(err.into()),
+            };
         };
         let mut parked: Option<Parked<'_>> = None;
         let mut log_reads = 0;
         loop {
-            match self.check(&org_id, cursor, &filter, parked.is_none()) {
+            match self.check(&req.org_id, cursor, &req.filter, parked.is_none()) {
                 Check::Events { events, cursor } => {
-                    return Ok(answer(events, cursor, PollOutcome::Events))
+                    return self.respond(events, cursor, PollOutcome::Events)
                 }
                 Check::Full { cursor } => {
-                    let (mut response, outcome) = answer(Vec::new(), cursor, PollOutcome::Cap);
-                    response.retry_after_ms = Some(rand::thread_rng().gen_range(RETRY_AFTER_MS));
-                    return Ok((response, outcome));
+                    return self.respond(Vec::new(), cursor, PollOutcome::Cap)
                 }
                 Check::Miss => {
                     if log_reads == MAX_LOG_READS {
-                        return Ok(answer(Vec::new(), cursor, PollOutcome::Hidden));
+                        return self.respond(Vec::new(), cursor, PollOutcome::Hidden);
                     }
                     log_reads += 1;
-                    match self.read_log(&org_id, cursor, &filter).await? {
-                        FromLog::Events { events, cursor } => {
-                            return Ok(answer(events, cursor, PollOutcome::Events))
+                    // Boxed: only polls that read the log pay for its state.
+                    match Box::pin(self.read_log(&req.org_id, cursor, &req.filter)).await {
+                        Ok(FromLog::Events { events, cursor }) => {
+                            return self.respond(events, cursor, PollOutcome::Events)
                         }
-                        FromLog::Reset { head } => {
-                            let (mut response, outcome) =
-                                answer(Vec::new(), head, PollOutcome::Reset);
-                            response.reset = true;
-                            return Ok((response, outcome));
+                        Ok(FromLog::Reset { head }) => {
+                            return self.respond(Vec::new(), head, PollOutcome::Reset)
                         }
-                        FromLog::Hidden { cursor: past } => cursor = past,
-                        FromLog::Again => {}
+                        Ok(FromLog::Hidden { cursor: past }) => cursor = past,
+                        Ok(FromLog::Again) => {}
+                        Err(err) => return self.fail(err.into()),
                     }
                 }
                 Check::Wait {
@@ -192,8 +162,8 @@ impl Hub {
                     cursor = at;
                     if let Some(org) = joined {
                         let mut guard = WaiterGuard::counted(shared, org);
-                        let Some(cancel) = guard.register(&token_id) else {
-                            return Err(PollError::Revoked);
+                        let Some(cancel) = guard.register(&req.token_id) else {
+                            return self.fail(PollError::Revoked);
                         };
                         parked = Some(Parked {
                             _guard: guard,
@@ -207,19 +177,46 @@ impl Hub {
                         biased;
                         () = cancel.cancelled() => {
                             return if shared.cancel.is_cancelled() {
-                                Ok(answer(Vec::new(), cursor, PollOutcome::Shutdown))
+                                self.respond(Vec::new(), cursor, PollOutcome::Shutdown)
                             } else {
-                                Err(PollError::Revoked)
+                                self.fail(PollError::Revoked)
                             };
                         }
                         () = notified => {}
                         () = &mut deadline => {
-                            return Ok(answer(Vec::new(), cursor, PollOutcome::Timeout));
+                            return self.respond(Vec::new(), cursor, PollOutcome::Timeout);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Builds and counts an answer: `reset` for [`PollOutcome::Reset`], a
+    /// jittered `retry_after_ms` for [`PollOutcome::Cap`].
+    fn respond(
+        &self,
+        events: Vec<Arc<Event>>,
+        cursor: u64,
+        outcome: PollOutcome,
+    ) -> Result<PollResponse, PollError> {
+        self.shared.metrics.poll_answered(outcome);
+        Ok(PollResponse {
+            events: events.iter().map(|e| Event::clone(e)).collect(),
+            cursor: Cursor(cursor).to_string(),
+            reset: outcome == PollOutcome::Reset,
+            retry_after_ms: (outcome == PollOutcome::Cap)
+                .then(|| rand::thread_rng().gen_range(RETRY_AFTER_MS)),
+        })
+    }
+
+    fn fail(&self, err: PollError) -> Result<PollResponse, PollError> {
+        let outcome = match &err {
+            PollError::Revoked => PollOutcome::Revoked,
+            PollError::Log(_) => PollOutcome::Error,
+        };
+        self.shared.metrics.poll_answered(outcome);
+        Err(err)
     }
 
     /// Reads the buffer after `cursor`; when nothing is visible, arms a
