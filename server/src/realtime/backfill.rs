@@ -139,16 +139,20 @@ async fn step(shared: &Shared, org: &Arc<str>, from: u64, limit: usize) -> bool 
             }
         },
     };
-    let mut shard = shared.orgs.lock(org);
-    if let Some(state) = shard.get_mut(&**org) {
-        if state.buffer.merge(
-            after,
-            &events,
-            tokio::time::Instant::now(),
-            shared.config.buffer_capacity,
-        ) {
-            state.wake();
-        }
+    let waker = {
+        let mut shard = shared.orgs.lock(org);
+        shard.get_mut(&**org).and_then(|state| {
+            let advanced = state.buffer.merge(
+                after,
+                &events,
+                tokio::time::Instant::now(),
+                shared.config.buffer_capacity,
+            );
+            advanced.then(|| state.waker()).flatten()
+        })
+    };
+    if let Some(waker) = waker {
+        waker.notify_waiters();
     }
     true
 }

@@ -108,6 +108,9 @@ impl Default for HubConfig {
 #[derive(Clone)]
 pub struct Hub {
     shared: Arc<Shared>,
+    /// Cancels the hub's token when the last handle goes (tasks hold
+    /// `Shared`, never this).
+    _stop: Arc<DropGuard>,
 }
 
 struct Shared {
@@ -122,8 +125,6 @@ struct Shared {
     tasks: TaskTracker,
     /// Where `publish` (a sync fn) spawns back-fills.
     runtime: Handle,
-    /// Cancels `cancel` when the last handle goes.
-    _stop: DropGuard,
 }
 
 impl std::fmt::Debug for Hub {
@@ -150,13 +151,16 @@ impl Hub {
             orgs: Orgs::new(shards),
             tokens: Tokens::new(shards),
             metrics: metrics::Metrics::default(),
-            _stop: cancel.clone().drop_guard(),
             cancel,
             tasks: TaskTracker::new(),
             runtime: Handle::current(),
         });
         sweeper::spawn(&shared);
-        Hub { shared }
+        let stop = Arc::new(shared.cancel.clone().drop_guard());
+        Hub {
+            shared,
+            _stop: stop,
+        }
     }
 
     pub fn config(&self) -> &HubConfig {
@@ -179,7 +183,7 @@ impl Hub {
         let mut events: Vec<Arc<Event>> = events.into_iter().map(Arc::new).collect();
         events.sort_unstable_by_key(|e| e.seq);
         let now = Instant::now();
-        let claimed = {
+        let (claimed, waker) = {
             // Held for a few pointer moves; never across an `.await`.
             let mut shard = shared.orgs.lock(org_id);
             if !shard.contains_key(org_id) {
@@ -194,14 +198,15 @@ impl Hub {
                 return;
             };
             state.last_active = now;
-            if state
+            let advanced = state
                 .buffer
-                .publish(events, now, shared.config.buffer_capacity)
-            {
-                state.wake();
-            }
-            state.claim_backfill().then(|| Arc::clone(&state.key))
+                .publish(events, now, shared.config.buffer_capacity);
+            let claimed = state.claim_backfill().then(|| Arc::clone(&state.key));
+            (claimed, advanced.then(|| state.waker()).flatten())
         };
+        if let Some(waker) = waker {
+            waker.notify_waiters();
+        }
         if let Some(org) = claimed {
             if !shared.cancel.is_cancelled() {
                 backfill::spawn(shared, org);

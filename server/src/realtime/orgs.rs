@@ -51,18 +51,20 @@ impl OrgState {
         }
     }
 
-    /// A future that completes at the next [`wake`](Self::wake). It is armed
+    /// A future that completes when the [`waker`](Self::waker) is next
+    /// notified. It is armed
     /// as soon as it is created, so creating it under the shard lock after
     /// checking the buffer cannot miss a publish.
     pub(super) fn notified(&mut self) -> OwnedNotified {
         Arc::clone(self.notify.get_or_insert_with(Default::default)).notified_owned()
     }
 
-    /// Wakes every parked poll of the org (they re-check the buffer).
-    pub(super) fn wake(&self) {
-        if let Some(notify) = &self.notify {
-            notify.notify_waiters();
-        }
+    /// What wakes every parked poll of the org (they re-check the buffer),
+    /// if it has any. Call `notify_waiters` on it *after* releasing the shard
+    /// lock: a poll arms its wake-up under the lock before it parks, so it
+    /// cannot miss the call, and thousands of wake-ups do not hold the shard.
+    pub(super) fn waker(&self) -> Option<Arc<Notify>> {
+        self.notify.as_ref().filter(|_| self.waiters > 0).cloned()
     }
 
     /// Claims the back-fill of a gap: true if there is a gap and nobody is

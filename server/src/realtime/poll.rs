@@ -324,7 +324,7 @@ impl Hub {
     fn learn(&self, org: &Arc<str>, after: u64, run: &[Arc<Event>], complete: bool) {
         let shared = &*self.shared;
         let now = Instant::now();
-        let claimed = {
+        let (claimed, waker) = {
             // Held for one merge; never across an `.await`.
             let mut shard = shared.orgs.lock(org);
             if !shard.contains_key(&**org) {
@@ -341,14 +341,17 @@ impl Hub {
             let Some(state) = shard.get_mut(&**org) else {
                 return;
             };
-            if state
+            let advanced = state
                 .buffer
-                .merge(after, run, now, shared.config.buffer_capacity)
-            {
-                state.wake();
-            }
-            state.claim_backfill()
+                .merge(after, run, now, shared.config.buffer_capacity);
+            (
+                state.claim_backfill(),
+                advanced.then(|| state.waker()).flatten(),
+            )
         };
+        if let Some(waker) = waker {
+            waker.notify_waiters();
+        }
         if claimed {
             backfill::spawn(&self.shared, Arc::clone(org));
         }

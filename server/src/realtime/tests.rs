@@ -556,6 +556,20 @@ async fn cancelling_the_parent_token_stops_the_hub() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn dropping_the_last_handle_stops_the_hub() {
+    let f = Fixture::default();
+    let tasks = f.hub.shared.tasks.clone();
+    let cancel = f.hub.shared.cancel.clone();
+    let clone = f.hub.clone();
+    drop(f.hub);
+    assert!(!cancel.is_cancelled(), "a handle is still alive");
+    drop(clone);
+    assert!(cancel.is_cancelled());
+    tasks.close();
+    tasks.wait().await; // the sweeper has stopped
+}
+
+#[tokio::test(start_paused = true)]
 async fn ttl_expiry_drops_events_and_the_log_fills_in() {
     let config = HubConfig {
         idle_evict: Duration::from_secs(3600),
