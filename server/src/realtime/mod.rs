@@ -33,7 +33,11 @@
 //! All parked polls of an org wait on one `tokio::sync::Notify` and re-check
 //! the buffer when a publish advances its head. The wait is an intrusive
 //! list node inside the poll future: no allocation, no registry entry to
-//! clean up, and dropping the future unlinks it.
+//! clean up, and dropping the future unlinks it. The price is that a publish
+//! also wakes polls whose filter hides it; they re-check a few entries and
+//! park again. A parked poll's future is ~650 bytes; the ignored test
+//! `parked_poll_footprint` measures the whole cost (task included) and the
+//! fan-out time of one publish to 5000 polls.
 
 mod backfill;
 mod buffer;
