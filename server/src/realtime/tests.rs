@@ -226,14 +226,147 @@ async fn every_poller_gets_every_visible_event_once_in_order() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
+    let mut blind_to_last = 0;
     for poller in pollers {
         let (filter, got) = poller.await.unwrap();
         let want: Vec<u64> = (1..=EVENTS)
             .filter(|n| filter.allows(["p1", "p2", "p3"][(n % 3) as usize]))
             .collect();
         assert_eq!(got, want, "filter {filter:?}");
+        blind_to_last += u64::from(!filter.allows(["p1", "p2", "p3"][(EVENTS % 3) as usize]));
     }
     assert_eq!(f.waiters(), 0);
+    // Paused time would hide a stall that only a timeout ends: the only
+    // timeouts allowed are those of pollers that cannot see the last event
+    // (and only if their last answer stopped short of it).
+    let m = f.hub.metrics();
+    assert!(m.polls(PollOutcome::Timeout) <= blind_to_last);
+    assert_eq!(m.polls(PollOutcome::Hidden), 0);
+}
+
+/// Polls `org` from `from` until the cursor reaches `last`; returns every
+/// seq received, in order.
+async fn collect(
+    hub: Hub,
+    org: &str,
+    token: String,
+    filter: PropertyFilter,
+    last: u64,
+) -> Vec<u64> {
+    let mut got = Vec::new();
+    let mut at = 0;
+    while at < last {
+        let r = hub
+            .poll(req(org, &token, Some(at), filter.clone()))
+            .await
+            .unwrap();
+        assert!(!r.reset, "no reset expected");
+        assert!(cursor(&r) >= at, "cursor went back");
+        got.extend(seqs(&r));
+        at = cursor(&r);
+    }
+    got
+}
+
+#[tokio::test(start_paused = true)]
+async fn reordered_and_lost_publishes_still_deliver_everything_in_order() {
+    let f = Fixture::new(HubConfig {
+        buffer_capacity: 16,
+        max_batch: 10,
+        ..HubConfig::default()
+    });
+    const EVENTS: u64 = 200;
+    let pollers: Vec<_> = (0..4)
+        .map(|i| {
+            tokio::spawn(collect(
+                f.hub.clone(),
+                "org",
+                format!("t{i}"),
+                PropertyFilter::all(),
+                EVENTS,
+            ))
+        })
+        .collect();
+    until("parked", || f.waiters() == 4).await;
+    let mut committed = Vec::new();
+    for n in 1..=EVENTS {
+        committed.push(f.log.commit("org", "p1"));
+        if n % 4 == 0 || n == EVENTS {
+            // Publish the chunk newest first, losing every 17th event
+            // (its publisher died after commit), but never the very last.
+            for e in committed.drain(..).rev() {
+                if e.seq % 17 != 0 || e.seq == EVENTS {
+                    f.hub.publish("org", vec![e]);
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    for poller in pollers {
+        assert_eq!(poller.await.unwrap(), (1..=EVENTS).collect::<Vec<_>>());
+    }
+    assert_eq!(f.hub.metrics().polls(PollOutcome::Timeout), 0, "no stall");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_and_pollers_agree_on_the_order() {
+    // Real threads, no sleeps: writers commit then publish from several
+    // tasks, so publishes race each other out of commit order.
+    let f = Arc::new(Fixture::new(HubConfig {
+        buffer_capacity: 32,
+        max_batch: 16,
+        ..HubConfig::default()
+    }));
+    const WRITERS: u64 = 4;
+    const PER_WRITER: u64 = 250;
+    // The last event is a p0 one, so the filtered pollers see it at once
+    // instead of waiting out a real poll timeout for hidden ones.
+    const EVENTS: u64 = WRITERS * PER_WRITER + 1;
+    let pollers: Vec<_> = (0..6)
+        .map(|i| {
+            let filter = if i % 2 == 0 {
+                PropertyFilter::all()
+            } else {
+                PropertyFilter::new(only(&["p0"]), None)
+            };
+            tokio::spawn(collect(
+                f.hub.clone(),
+                "org",
+                format!("t{i}"),
+                filter,
+                EVENTS,
+            ))
+        })
+        .collect();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let f = Arc::clone(&f);
+            tokio::spawn(async move {
+                for _ in 0..PER_WRITER {
+                    f.write("org", &format!("p{w}"));
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    f.write("org", "p0");
+    let events = f.log.orgs.lock().unwrap()["org"].events.clone();
+    for (i, poller) in pollers.into_iter().enumerate() {
+        let got = tokio::time::timeout(Duration::from_secs(60), poller)
+            .await
+            .expect("poller finished")
+            .unwrap();
+        let want: Vec<u64> = events
+            .iter()
+            .filter(|e| i % 2 == 0 || e.property_id == "p0")
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(got, want, "poller {i}");
+    }
+    assert_eq!(f.hub.metrics().polls(PollOutcome::Timeout), 0, "no stall");
 }
 
 #[tokio::test(start_paused = true)]
