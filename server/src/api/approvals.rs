@@ -1,0 +1,154 @@
+//! Approving and rejecting transactions (managers and owners only), and the
+//! approval aggregates: `GET /v1/approvals/daily` and
+//! `GET /v1/approvals/today-pending`.
+
+use axum::extract::State;
+use chrono::{NaiveDate, Utc};
+use ledgerline_wire::{
+    Currency, DailyApproval, ErrorBody, TodayPending, Transaction, TransactionStatus,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{
+    error::ApiError,
+    extract::{Path, Query},
+    principal::Principal,
+    reports::{check_date, scope},
+};
+use crate::state::AppState;
+
+async fn set_status(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    status: TransactionStatus,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    principal.require_approver()?;
+    let (t, event) = state
+        .store()
+        .set_status(&principal.org_id, id, status, principal.visible())
+        .await?;
+    if let Some(event) = event {
+        state.published(&principal.org_id, &[event]);
+    }
+    Ok(axum::Json(t))
+}
+
+/// Approve a transaction. Approving an approved one changes nothing.
+#[utoipa::path(
+    post, path = "/v1/transactions/{id}/approve", tag = "approvals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "transaction id")),
+    responses(
+        (status = 200, body = Transaction),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "not a manager or owner", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn approve(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    set_status(&state, &principal, &id, TransactionStatus::Approved).await
+}
+
+/// Reject a transaction. Rejecting a rejected one changes nothing.
+#[utoipa::path(
+    post, path = "/v1/transactions/{id}/reject", tag = "approvals",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "transaction id")),
+    responses(
+        (status = 200, body = Transaction),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "not a manager or owner", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn reject(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    set_status(&state, &principal, &id, TransactionStatus::Rejected).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DailyQuery {
+    /// The day (`YYYY-MM-DD`); default today (UTC).
+    pub date: Option<NaiveDate>,
+    /// Only this property.
+    pub property_id: Option<String>,
+    /// Count in this currency (default: the org's).
+    pub currency: Option<Currency>,
+}
+
+/// Transactions that occurred on `date`, by approval status.
+#[utoipa::path(
+    get, path = "/v1/approvals/daily", tag = "derived",
+    security(("bearer" = [])),
+    params(DailyQuery),
+    responses(
+        (status = 200, body = DailyApproval),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "unknown or unpermitted property", body = ErrorBody),
+    )
+)]
+pub async fn daily(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<DailyQuery>,
+) -> Result<axum::Json<DailyApproval>, ApiError> {
+    let date = q.date.unwrap_or_else(today);
+    check_date("date", date)?;
+    let scope = scope(&state, &principal, q.property_id.as_deref(), q.currency).await?;
+    Ok(axum::Json(
+        state.store().daily_approval(&scope, date).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TodayPendingQuery {
+    /// Only this property.
+    pub property_id: Option<String>,
+    /// Count in this currency (default: the org's).
+    pub currency: Option<Currency>,
+}
+
+/// Pending transactions that occurred today (the server's UTC date).
+#[utoipa::path(
+    get, path = "/v1/approvals/today-pending", tag = "derived",
+    security(("bearer" = [])),
+    params(TodayPendingQuery),
+    responses(
+        (status = 200, body = TodayPending),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "unknown or unpermitted property", body = ErrorBody),
+    )
+)]
+pub async fn today_pending(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<TodayPendingQuery>,
+) -> Result<axum::Json<TodayPending>, ApiError> {
+    let date = today();
+    let scope = scope(&state, &principal, q.property_id.as_deref(), q.currency).await?;
+    let (count, amount_minor) = state.store().pending_on(&scope, date).await?;
+    Ok(axum::Json(TodayPending {
+        date,
+        count,
+        amount_minor,
+    }))
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}

@@ -1,0 +1,57 @@
+//! `GET /openapi.json`: the OpenAPI 3 document, generated from the handlers'
+//! `#[utoipa::path]` annotations and the wire types' schemas.
+
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::{approvals, auth, ops, properties, reports, transactions};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ledgerline", description = "The Ledgerline server's HTTP API (wire contract v1)."),
+    paths(
+        auth::login,
+        auth::logout,
+        properties::list,
+        transactions::list,
+        transactions::get,
+        transactions::create,
+        transactions::update,
+        transactions::delete,
+        approvals::approve,
+        approvals::reject,
+        approvals::daily,
+        approvals::today_pending,
+        reports::profit_loss,
+        ops::healthz,
+        ops::metrics,
+    ),
+    components(schemas(
+        ledgerline_wire::ErrorBody,
+        ledgerline_wire::Event,
+        ledgerline_wire::EventRow,
+        ledgerline_wire::EventType,
+        ledgerline_wire::PollResponse,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document.
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

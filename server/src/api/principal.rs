@@ -1,0 +1,112 @@
+//! [`Principal`]: who is calling, from `Authorization: Bearer <token>`. Any
+//! handler that takes a `Principal` requires a live session; a missing,
+//! malformed, unknown, expired or revoked token is a 401.
+
+use axum::{extract::FromRequestParts, http::header, http::request::Parts};
+use chrono::Utc;
+use ledgerline_wire::Role;
+
+use super::error::ApiError;
+use crate::{domain::token::BearerToken, state::AppState};
+
+/// The signed-in caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub org_id: String,
+    pub role: Role,
+    /// The session's id: what logout revokes and the hub keys long-polls by.
+    pub token_id: String,
+    /// The properties the caller may see; `None` = all of the org's.
+    pub properties: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// The property scope in the form the store takes.
+    pub fn visible(&self) -> Option<&[String]> {
+        self.properties.as_deref()
+    }
+
+    pub fn can_see(&self, property_id: &str) -> bool {
+        self.properties
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| p == property_id))
+    }
+
+    /// Approving and rejecting is for managers and owners.
+    pub fn require_approver(&self) -> Result<(), ApiError> {
+        if self.role.can_approve() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only managers and owners approve or reject",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(BearerToken::from_header)
+            .ok_or(ApiError::Unauthorized("malformed bearer token"))?;
+        let session = state
+            .store()
+            .live_session(&token.hash(), Utc::now())
+            .await?
+            .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))?;
+        let properties = if session.role.is_property_scoped() {
+            Some(state.store().assigned_properties(&session.user_id).await?)
+        } else {
+            None
+        };
+        Ok(Principal {
+            user_id: session.user_id,
+            org_id: session.org_id,
+            role: session.role,
+            token_id: session.token_id,
+            properties,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, properties: Option<Vec<String>>) -> Principal {
+        Principal {
+            user_id: "u".into(),
+            org_id: "o".into(),
+            role,
+            token_id: "t".into(),
+            properties,
+        }
+    }
+
+    #[test]
+    fn staff_see_only_their_properties() {
+        let staff = principal(Role::Staff, Some(vec!["p1".into()]));
+        assert!(staff.can_see("p1"));
+        assert!(!staff.can_see("p2"));
+        assert!(principal(Role::Owner, None).can_see("p2"));
+    }
+
+    #[test]
+    fn only_managers_and_owners_approve() {
+        assert!(principal(Role::Owner, None).require_approver().is_ok());
+        assert!(principal(Role::Manager, None).require_approver().is_ok());
+        assert!(principal(Role::Accountant, None)
+            .require_approver()
+            .is_err());
+        assert!(principal(Role::Staff, None).require_approver().is_err());
+    }
+}

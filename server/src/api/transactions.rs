@@ -1,0 +1,235 @@
+//! `/v1/transactions`: the keyset-paginated list, read one, create
+//! (idempotent on `client_mutation_id`), update (optimistic, on `version`)
+//! and delete. Each write hands its event to [`AppState::published`] after
+//! it committed.
+
+use axum::{extract::State, http::StatusCode};
+use chrono::NaiveDate;
+use ledgerline_wire::{
+    ErrorBody, NewTransaction, Transaction, TransactionKind, TransactionPage, TransactionPatch,
+    TransactionStatus,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{
+    error::ApiError,
+    extract::{Json, Path, Query},
+    principal::Principal,
+};
+use crate::{
+    domain::{
+        page::{PageCursor, PageLimit},
+        transaction::{self, validate_new, validate_patch},
+    },
+    state::AppState,
+    store::transactions::{Created, TransactionFilter},
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this property.
+    pub property_id: Option<String>,
+    pub kind: Option<TransactionKind>,
+    pub status: Option<TransactionStatus>,
+    /// First `occurred_on` day, inclusive (`YYYY-MM-DD`).
+    pub from: Option<NaiveDate>,
+    /// Last `occurred_on` day, inclusive.
+    pub to: Option<NaiveDate>,
+    /// Rows per page, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+/// One page of transactions, newest `occurred_on` first.
+#[utoipa::path(
+    get, path = "/v1/transactions", tag = "finance",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = TransactionPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "unknown or unpermitted property", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<TransactionPage>, ApiError> {
+    let limit = match q.limit {
+        None => PageLimit::DEFAULT,
+        Some(n) => PageLimit::new(n).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(str::parse::<PageCursor>)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    for (field, day) in [("from", q.from), ("to", q.to)] {
+        if let Some(day) = day {
+            transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.0))?;
+        }
+    }
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        if from > to {
+            return Err(ApiError::BadRequest("`from` is after `to`".into()));
+        }
+    }
+    if let Some(p) = &q.property_id {
+        let visible = state
+            .store()
+            .property_visible(&principal.org_id, p, principal.visible())
+            .await?;
+        if !visible {
+            return Err(ApiError::NotFound);
+        }
+    }
+    // One row more than the page tells whether there is a next page.
+    let filter = TransactionFilter {
+        property_id: q.property_id,
+        kind: q.kind,
+        status: q.status,
+        from: q.from,
+        to: q.to,
+        after,
+        limit: limit.get() + 1,
+    };
+    let mut items = state
+        .store()
+        .list_transactions(&principal.org_id, &filter, principal.visible())
+        .await?;
+    let next = if items.len() > limit.get() as usize {
+        items.truncate(limit.get() as usize);
+        items.last().map(|t| {
+            PageCursor {
+                occurred_on: t.occurred_on,
+                id: t.id.clone(),
+            }
+            .to_string()
+        })
+    } else {
+        None
+    };
+    Ok(axum::Json(TransactionPage { items, next }))
+}
+
+/// One transaction.
+#[utoipa::path(
+    get, path = "/v1/transactions/{id}", tag = "finance",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "transaction id")),
+    responses(
+        (status = 200, body = Transaction),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    let t = state
+        .store()
+        .transaction(&principal.org_id, &id, principal.visible())
+        .await?;
+    Ok(axum::Json(t))
+}
+
+/// Record a revenue or expense. Idempotent on `client_mutation_id`: a repeat
+/// returns 200 with the row the first request created.
+#[utoipa::path(
+    post, path = "/v1/transactions", tag = "finance",
+    security(("bearer" = [])),
+    request_body = NewTransaction,
+    responses(
+        (status = 201, description = "created", body = Transaction),
+        (status = 200, description = "already created by an earlier request with this client_mutation_id", body = Transaction),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "unknown or unpermitted property", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(new): Json<NewTransaction>,
+) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
+    validate_new(&new).map_err(|e| ApiError::Validation(e.0))?;
+    let created = state
+        .store()
+        .create_transaction(
+            &principal.org_id,
+            &principal.user_id,
+            &new,
+            principal.visible(),
+        )
+        .await?;
+    Ok(match created {
+        Created::New(t, event) => {
+            state.published(&principal.org_id, &[event]);
+            (StatusCode::CREATED, axum::Json(t))
+        }
+        Created::Existing(t) => (StatusCode::OK, axum::Json(t)),
+    })
+}
+
+/// Change some fields of a transaction that is still at `version`.
+#[utoipa::path(
+    patch, path = "/v1/transactions/{id}", tag = "finance",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "transaction id")),
+    request_body = TransactionPatch,
+    responses(
+        (status = 200, body = Transaction),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "stale version", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(patch): Json<TransactionPatch>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    validate_patch(&patch).map_err(|e| ApiError::Validation(e.0))?;
+    let (t, event) = state
+        .store()
+        .update_transaction(&principal.org_id, &id, &patch, principal.visible())
+        .await?;
+    state.published(&principal.org_id, &[event]);
+    Ok(axum::Json(t))
+}
+
+/// Delete a transaction.
+#[utoipa::path(
+    delete, path = "/v1/transactions/{id}", tag = "finance",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "transaction id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let event = state
+        .store()
+        .delete_transaction(&principal.org_id, &id, principal.visible())
+        .await?;
+    state.published(&principal.org_id, &[event]);
+    Ok(StatusCode::NO_CONTENT)
+}

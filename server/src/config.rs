@@ -1,0 +1,166 @@
+//! Command-line flags (clap, each with an environment fallback) and the
+//! configuration they produce. Defaults are chosen so that `serve` with no
+//! flags at all runs the embedded SQLite mode.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+/// `ledgerline-server`: the Ledgerline API server.
+#[derive(Debug, Parser)]
+#[command(name = "ledgerline-server", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Bulk-create demo organizations for load tests.
+    Seed(SeedArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://FILE` (created if missing), `sqlite::memory:`, or `postgres://…`.
+    #[arg(
+        long,
+        env = "LEDGERLINE_DATABASE_URL",
+        default_value = "sqlite://ledgerline.db"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "LEDGERLINE_ADDR", default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub realtime: RealtimeConfig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// How many organizations to create.
+    #[arg(long, default_value_t = 1000)]
+    pub orgs: u64,
+    /// Properties per organization.
+    #[arg(long, default_value_t = 5)]
+    pub properties: u32,
+    /// Users per organization (the first is the owner, then a manager, an
+    /// accountant, and staff).
+    #[arg(long, default_value_t = 5)]
+    pub users: u32,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// The realtime hub's knobs, and the retention of the durable event log.
+#[derive(Debug, Clone, Args)]
+pub struct RealtimeConfig {
+    /// Longest a long-poll waits, and the default `timeout_ms`.
+    #[arg(long, env = "LEDGERLINE_POLL_TIMEOUT_MS", default_value_t = 25_000)]
+    pub poll_timeout_ms: u64,
+    /// Waiting long-polls per org; past it polls are answered at once with `retry_after_ms`.
+    #[arg(long, env = "LEDGERLINE_WAITER_CAP", default_value_t = 5_000)]
+    pub waiter_cap: usize,
+    /// Events kept in memory per org.
+    #[arg(long, env = "LEDGERLINE_BUFFER_CAPACITY", default_value_t = 1_024)]
+    pub buffer_capacity: usize,
+    /// How long an event stays in an org's memory buffer.
+    #[arg(long, env = "LEDGERLINE_EVENT_TTL_MS", default_value_t = 300_000)]
+    pub event_ttl_ms: u64,
+    /// An org's buffer is dropped after this long without activity.
+    #[arg(long, env = "LEDGERLINE_IDLE_EVICT_MS", default_value_t = 120_000)]
+    pub idle_evict_ms: u64,
+    /// Events older than this are pruned from the durable log (default 7 days).
+    #[arg(long, env = "LEDGERLINE_EVENT_RETENTION_MS", default_value_t = 7 * 24 * 3_600_000)]
+    pub event_retention_ms: u64,
+    /// NATS server for scale-out (several instances sharing one Postgres).
+    #[arg(long, env = "LEDGERLINE_NATS_URL")]
+    pub nats_url: Option<String>,
+}
+
+impl RealtimeConfig {
+    pub fn poll_timeout(&self) -> Duration {
+        Duration::from_millis(self.poll_timeout_ms)
+    }
+
+    pub fn event_ttl(&self) -> Duration {
+        Duration::from_millis(self.event_ttl_ms)
+    }
+
+    pub fn idle_evict(&self) -> Duration {
+        Duration::from_millis(self.idle_evict_ms)
+    }
+
+    pub fn event_retention(&self) -> Duration {
+        Duration::from_millis(self.event_retention_ms)
+    }
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        RealtimeConfig {
+            poll_timeout_ms: 25_000,
+            waiter_cap: 5_000,
+            buffer_capacity: 1_024,
+            event_ttl_ms: 300_000,
+            idle_evict_ms: 120_000,
+            event_retention_ms: 7 * 24 * 3_600_000,
+            nats_url: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_with_no_flags_uses_the_embedded_defaults() {
+        let cli = Cli::try_parse_from(["ledgerline-server", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        // Environment fallbacks could interfere; only check when unset.
+        if std::env::var_os("LEDGERLINE_ADDR").is_none() {
+            assert_eq!(args.addr.to_string(), "127.0.0.1:8787");
+        }
+        if std::env::var_os("LEDGERLINE_DATABASE_URL").is_none() {
+            assert_eq!(args.database.database_url, "sqlite://ledgerline.db");
+        }
+        let d = RealtimeConfig::default();
+        assert_eq!(args.realtime.poll_timeout_ms, d.poll_timeout_ms);
+        assert_eq!(args.realtime.waiter_cap, d.waiter_cap);
+        assert_eq!(args.realtime.event_retention_ms, d.event_retention_ms);
+    }
+
+    #[test]
+    fn seed_takes_counts() {
+        let cli = Cli::try_parse_from([
+            "ledgerline-server",
+            "seed",
+            "--orgs",
+            "7",
+            "--properties",
+            "2",
+            "--users",
+            "3",
+        ])
+        .unwrap();
+        let Command::Seed(args) = cli.command else {
+            panic!("expected seed")
+        };
+        assert_eq!((args.orgs, args.properties, args.users), (7, 2, 3));
+    }
+}

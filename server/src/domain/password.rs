@@ -1,0 +1,53 @@
+//! Argon2id password hashes in PHC string form. Hashing is deliberately slow;
+//! callers on the async runtime run it on a blocking thread.
+
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use rand::RngCore;
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct PasswordError(String);
+
+/// Hash `password` with a fresh salt.
+pub fn hash(password: &str) -> Result<String, PasswordError> {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| PasswordError(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError(e.to_string()))
+}
+
+/// Whether `password` matches the stored PHC `hash`. A malformed stored hash
+/// never matches.
+pub fn verify(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn right_password_verifies_and_wrong_one_does_not() {
+        let h = hash("demo").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("demo", &h));
+        assert!(!verify("Demo", &h));
+        assert!(!verify("demo", "not a hash"));
+    }
+
+    #[test]
+    fn same_password_gets_different_salts() {
+        assert_ne!(hash("demo").unwrap(), hash("demo").unwrap());
+    }
+}

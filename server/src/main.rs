@@ -1,0 +1,111 @@
+//! The `ledgerline-server` binary: flags, tracing, store, bind, [`run`].
+//! Everything else is in the library.
+
+use anyhow::Context;
+use clap::Parser;
+use ledgerline_server::{
+    config::{Cli, Command, SeedArgs, ServeArgs},
+    domain::password,
+    run,
+    store::{demo::DEMO_PASSWORD, seed::SeedPlan},
+    AppState, Store,
+};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Seed(args) => seed(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = Store::open(&args.database.database_url)
+        .await
+        .context("opening the database")?;
+    if store
+        .ensure_demo()
+        .await
+        .context("creating the demo data")?
+    {
+        tracing::info!("created the demo organizations on an empty database");
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    println!("listening on http://{addr}");
+    run(
+        listener,
+        AppState::new(store.clone(), args.realtime),
+        shutdown,
+    )
+    .await
+    .context("serving")?;
+    store.close().await;
+    Ok(())
+}
+
+async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    let store = Store::open(&args.database.database_url)
+        .await
+        .context("opening the database")?;
+    store
+        .ensure_demo()
+        .await
+        .context("creating the demo data")?;
+    // One hash for every seeded user: argon2 per user would take hours.
+    let hash = tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD)).await??;
+    let plan = SeedPlan {
+        orgs: args.orgs,
+        properties: args.properties,
+        users: args.users,
+    };
+    let report = store.seed(plan, &hash).await.context("seeding")?;
+    println!(
+        "seeded {} orgs ({} properties, {} users) in {:.2}s: {:.0} orgs/s",
+        report.orgs,
+        report.properties,
+        report.users,
+        report.elapsed.as_secs_f64(),
+        report.orgs_per_second()
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Cancel `shutdown` on SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}

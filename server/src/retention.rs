@@ -1,0 +1,67 @@
+//! The event-log retention task: every so often it deletes events older than
+//! `--event-retention-ms`. It is owned by [`crate::run`], which cancels it on
+//! shutdown and waits for it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+/// How often to prune for a given retention: a tenth of it, between a second
+/// and ten minutes.
+pub fn interval_for(retention: Duration) -> Duration {
+    (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(600))
+}
+
+/// Prune once now and then every [`interval_for`]`(retention)` until `shutdown`.
+pub fn spawn(store: Store, retention: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval_for(retention));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            let cutoff = Utc::now() - retention;
+            match store.prune_events(cutoff).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned old events"),
+                Err(error) => tracing::warn!(%error, "pruning events failed"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_is_a_tenth_of_retention_within_bounds() {
+        assert_eq!(
+            interval_for(Duration::from_secs(100)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            interval_for(Duration::from_millis(10)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            interval_for(Duration::from_secs(7 * 24 * 3600)),
+            Duration::from_secs(600)
+        );
+    }
+
+    #[tokio::test]
+    async fn task_stops_when_cancelled() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let token = CancellationToken::new();
+        let task = spawn(store, Duration::from_secs(3600), token.clone());
+        token.cancel();
+        task.await.unwrap();
+    }
+}

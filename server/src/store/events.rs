@@ -1,0 +1,112 @@
+//! The durable, per-org event log (transactional outbox). Every write appends
+//! its event inside its own database transaction: the org's `event_seq`
+//! counter is bumped with `UPDATE … RETURNING`, which also serializes writers
+//! of one org (a row lock on Postgres), so `seq` is gap-free. The realtime hub
+//! reads the log to back-fill cursors older than its memory buffer.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledgerline_wire::{Event, EventRow, EventType};
+use sqlx::{Sqlite, Transaction as DbTx};
+
+use super::{Store, StoreError};
+
+/// What a write hands [`append`]; the seq and timestamp are assigned there.
+pub(crate) struct NewEvent {
+    pub kind: EventType,
+    pub property_id: String,
+    pub row: EventRow,
+    pub client_mutation_id: Option<String>,
+    pub affected_report_dates: Vec<NaiveDate>,
+}
+
+/// Append one event to `org_id`'s log inside the caller's transaction.
+pub(crate) async fn append(
+    tx: &mut DbTx<'_, Sqlite>,
+    org_id: &str,
+    new: NewEvent,
+    at: DateTime<Utc>,
+) -> Result<Event, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(org_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let mut dates = new.affected_report_dates;
+    dates.sort();
+    dates.dedup();
+    let event = Event {
+        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("negative seq {seq}")))?,
+        kind: new.kind,
+        property_id: new.property_id,
+        row: new.row,
+        client_mutation_id: new.client_mutation_id,
+        affected_report_dates: dates,
+        at,
+    };
+    sqlx::query(
+        "INSERT INTO events (org_id, seq, property_id, kind, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org_id)
+    .bind(seq)
+    .bind(&event.property_id)
+    .bind(event.kind.as_str())
+    .bind(serde_json::to_string(&event)?)
+    .bind(at.timestamp_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(event)
+}
+
+impl Store {
+    /// Up to `limit` events of `org_id` with `seq > after_seq`, ascending.
+    pub async fn events_after(
+        &self,
+        org_id: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        payloads
+            .iter()
+            .map(|p| serde_json::from_str(p).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// `(oldest retained seq, head seq)` of `org_id`'s log. The oldest is
+    /// `None` when nothing is retained (no writes yet, or all pruned); the head
+    /// is 0 for an org that never wrote (or does not exist).
+    pub async fn event_bounds(&self, org_id: &str) -> Result<(Option<u64>, u64), StoreError> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT o.event_seq, (SELECT MIN(e.seq) FROM events e WHERE e.org_id = o.id)
+             FROM orgs o WHERE o.id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?;
+        let to_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(match row {
+            Some((head, oldest)) => (oldest.map(to_u64), to_u64(head)),
+            None => (None, 0),
+        })
+    }
+
+    /// Delete events created before `cutoff`; returns how many went.
+    pub async fn prune_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+            .bind(cutoff.timestamp_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
