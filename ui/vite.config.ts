@@ -15,5 +15,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     environment: "node",
+    // Whole-app tests wait for UI updates; give slow CI machines room.
+    testTimeout: 20_000,
   },
 });

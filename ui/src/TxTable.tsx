@@ -289,7 +289,9 @@ export function TxTable(props: Props) {
                     }}
                     onDelete={() => {
                       setConfirmDelete(null);
-                      void act(row.id, () => ipc.deleteTransaction(row.id));
+                      const at = vi.index;
+                      // Keep the keyboard in the table: focus whatever row takes its place.
+                      void act(row.id, () => ipc.deleteTransaction(row.id)).then(() => setTimeout(() => focusRow(at), 50));
                     }}
                     onApprove={() => void act(row.id, () => ipc.approveTransaction(row.id))}
                     onReject={() => void act(row.id, () => ipc.rejectTransaction(row.id))}
