@@ -10,7 +10,7 @@ export default defineConfig({
   build: {
     outDir: "dist",
     target: "es2022",
-    sourcemap: true,
+    sourcemap: false,
   },
   test: {
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],

@@ -116,7 +116,7 @@ describe("the app against the dev backend", () => {
     expect(inDom.length).toBeLessThan(count);
     expect(all.every((r) => r.kind === "revenue")).toBe(true);
     await act(async () => {
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 600));
     });
     const mirrored = JSON.parse(document.querySelector('[data-testid="loaded-ids"]')!.textContent!);
     expect(mirrored.revenue).toEqual(all.map((r) => r.id));
