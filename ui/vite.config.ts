@@ -10,10 +10,12 @@ export default defineConfig({
   build: {
     outDir: "dist",
     target: "es2022",
-    sourcemap: true,
+    sourcemap: false,
   },
   test: {
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     environment: "node",
+    // Whole-app tests wait for UI updates; give slow CI machines room.
+    testTimeout: 20_000,
   },
 });

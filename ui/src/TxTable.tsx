@@ -68,7 +68,8 @@ const KIND_TITLE: Record<Kind, string> = { revenue: "Revenue", expense: "Expense
 export function TxTable(props: Props) {
   const { kind, properties, fixedPropertyId, canApprove } = props;
   const syncToken = useSyncFinishedToken();
-  const { store, loading, error, notLoaded } = useRows(props.query, syncToken);
+  const [retries, setRetries] = useState(0);
+  const { store, loading, error, notLoaded } = useRows(props.query, syncToken + retries);
   const rows = store?.sorted ?? [];
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
@@ -220,7 +221,10 @@ export function TxTable(props: Props) {
       )}
       {error && (
         <p className="field-error" role="alert" data-testid={`table-error-${kind}`}>
-          Rows could not be loaded: {error.message}
+          Rows could not be loaded: {error.message}{" "}
+          <button type="button" className="link" data-testid={`retry-${kind}`} onClick={() => setRetries((n) => n + 1)}>
+            Try again
+          </button>
         </p>
       )}
       <div className={`thead ${cols}`} role="row">
@@ -289,7 +293,9 @@ export function TxTable(props: Props) {
                     }}
                     onDelete={() => {
                       setConfirmDelete(null);
-                      void act(row.id, () => ipc.deleteTransaction(row.id));
+                      const at = vi.index;
+                      // Keep the keyboard in the table: focus whatever row takes its place.
+                      void act(row.id, () => ipc.deleteTransaction(row.id)).then(() => setTimeout(() => focusRow(at), 50));
                     }}
                     onApprove={() => void act(row.id, () => ipc.approveTransaction(row.id))}
                     onReject={() => void act(row.id, () => ipc.rejectTransaction(row.id))}

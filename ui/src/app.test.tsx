@@ -7,13 +7,14 @@ import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { App } from "./App";
-import { installDevBackend } from "./devbackend";
+import { installDevBackend, type DevBackend } from "./devbackend";
 import * as ipc from "./ipc";
 import { installTestHook } from "./testhook";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 let root: Root;
+let backend: DevBackend;
 let host: HTMLDivElement;
 const $ = <T extends Element = HTMLElement>(sel: string) => host.querySelector<T & HTMLElement>(sel);
 const tid = (id: string, within: ParentNode = host) => within.querySelector<HTMLElement>(`[data-testid="${id}"]`);
@@ -78,7 +79,7 @@ beforeAll(async () => {
   Object.assign(URL, { createObjectURL: () => "blob:x", revokeObjectURL: () => {} });
   HTMLAnchorElement.prototype.click = () => {};
   installTestHook();
-  installDevBackend();
+  backend = installDevBackend();
   host = document.createElement("div");
   document.body.appendChild(host);
   await act(async () => {
@@ -115,7 +116,7 @@ describe("the app against the dev backend", () => {
     expect(inDom.length).toBeLessThan(count);
     expect(all.every((r) => r.kind === "revenue")).toBe(true);
     await act(async () => {
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 600));
     });
     const mirrored = JSON.parse(document.querySelector('[data-testid="loaded-ids"]')!.textContent!);
     expect(mirrored.revenue).toEqual(all.map((r) => r.id));
@@ -146,12 +147,17 @@ describe("the app against the dev backend", () => {
     expect(tid("new-error-amount", form)?.textContent).toMatch(/2 decimals/);
 
     await type(tid("new-amount", form), "1,234.50");
+    backend.hold(); // the server "answers" only when released
     await key(tid("new-amount", form), "Enter");
     const mine = () => window.__ledgerline!.rows("revenue").filter((r) => r.memo === "smoke test row");
     const local = await waitFor(() => mine()[0], "optimistic row");
     expect(local.pending_sync).toBe(true);
     expect(local.amount_minor).toBe(123450);
     expect(local.id.startsWith("local-")).toBe(true);
+    const localEl = await waitFor(() => tid(`row-${local.id}`), "optimistic row on screen");
+    expect(localEl.dataset.pending).toBe("true");
+    expect(tid(`syncing-${local.id}`)?.textContent).toMatch(/syncing/);
+    backend.release();
     const real = await waitFor(() => mine().find((r) => !r.pending_sync), "confirmed row");
     expect(mine()).toHaveLength(1);
     expect(real.id.startsWith("local-")).toBe(false);

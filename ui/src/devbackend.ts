@@ -22,7 +22,13 @@ const USERS: Record<string, SessionView["user"]> = {
 const REV = ["Rooms", "Food", "Bar", "Spa", "Events"];
 const EXP = ["Payroll", "Supplies", "Repairs", "Utilities", "Laundry"];
 
-export function installDevBackend() {
+export interface DevBackend {
+  /** Hold server confirmations (optimistic rows stay pending) until `release()`. */
+  hold(): void;
+  release(): void;
+}
+
+export function installDevBackend(): DevBackend {
   mockWindows("main");
   let session: SessionView | null = null;
   let seq = 0;
@@ -114,10 +120,12 @@ export function installDevBackend() {
     }, flags.FIN_DERIVED_DEBOUNCE_MS);
   };
   /** An optimistic row now, the server's answer after a delay. */
+  let held: (() => void)[] | null = null;
   const confirmLater = (optimistic: Row, confirmed: () => Patch[] | string) => {
     counters.outbox_depth++;
     send([{ op: "upsert", row: optimistic }]);
-    setTimeout(() => {
+    const later = (fn: () => void) => setTimeout(() => (held ? held.push(fn) : fn()), 700);
+    later(() => {
       counters.outbox_depth--;
       const out = confirmed();
       if (typeof out === "string") {
@@ -130,7 +138,7 @@ export function installDevBackend() {
       counters.events_applied++;
       send(out);
       changed();
-    }, 700);
+    });
   };
 
   const handlers: Record<string, (a: Record<string, unknown>) => unknown> = {
@@ -256,4 +264,14 @@ export function installDevBackend() {
   );
   setTimeout(() => void emit("status", status), 50);
   console.info("[ledgerline] dev backend: sign in as owner@demo.test / demo");
+  return {
+    hold: () => {
+      held ??= [];
+    },
+    release: () => {
+      const fns = held ?? [];
+      held = null;
+      for (const fn of fns) fn();
+    },
+  };
 }

@@ -12,8 +12,8 @@ import type { Aggregates, CommandError, Diagnostics, PatchBatch, ReportRange, Ro
 export interface RowsState {
   store: RowStore | null;
   /**
-   * Rows list_rows said match but did not send (the shell capped the page),
-   * or 0. The table then says "first N of M".
+   * Rows list_rows said match (`total`) that could not be loaded, normally 0;
+   * the table says so when not.
    */
   notLoaded: number;
   loading: boolean;

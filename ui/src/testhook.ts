@@ -59,7 +59,7 @@ declare global {
  * Also mirror the loaded ids into the DOM for drivers that prefer reading an
  * element: `<script type="application/json" data-testid="loaded-ids">` holding
  * `{"revenue": [ids…], "expense": [ids…], …}` in display order. Rewritten at
- * most every 250 ms, and only when a table's rows changed.
+ * most every 500 ms, and only when a table's rows changed.
  */
 function mirrorLoadedIds() {
   const el = document.createElement("script");
@@ -81,7 +81,7 @@ function mirrorLoadedIds() {
     const out: Record<string, string[]> = {};
     for (const [name, rows] of now) out[name] = rows.map((r) => r.id);
     el.textContent = JSON.stringify(out);
-  }, 250);
+  }, 500);
 }
 
 export function installTestHook() {
