@@ -113,10 +113,18 @@ impl App {
             _dir: dir,
         };
         app.start_app().await?;
+        let s = app.s();
+        until(
+            "the first window to be Live",
+            Duration::from_secs(60),
+            || async { Ok(s.exec(READ_VIEW, json!([[]])).await?["state"] == "live") },
+        )
+        .await?;
         Ok(app)
     }
 
-    /// Starts tauri-driver and the app; waits for the first window to be Live.
+    /// Starts tauri-driver and the app; waits for the first window to show
+    /// a signed-in page (its status badge has a state).
     pub(crate) async fn start_app(&mut self) -> Result<()> {
         let driver = Driver::start(&self.pre, &self.env).await?;
         let session = driver.session(&self.pre, &[]).await?;
@@ -124,9 +132,12 @@ impl App {
         self.session = Some(session);
         let s = self.s();
         until(
-            "the first window to be Live",
+            "the first window signed in",
             Duration::from_secs(60),
-            || async { Ok(s.exec(READ_VIEW, json!([[]])).await?["state"] == "live") },
+            || async {
+                let state = s.exec(READ_VIEW, json!([[]])).await?["state"].clone();
+                Ok(state.as_str().is_some_and(|s| s != "unknown"))
+            },
         )
         .await?;
         Ok(())
@@ -220,6 +231,14 @@ impl App {
                     .status();
             }
         }
+        // An exiting app may hold its single-instance name a moment longer
+        // than /proc shows it; the next launch must not find it there.
+        until(
+            "the single-instance D-Bus name to be free",
+            Duration::from_secs(15),
+            || async { Ok(!single_instance_name_taken()?) },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -234,6 +253,26 @@ impl Drop for App {
                 .status();
         }
     }
+}
+
+/// tauri-plugin-single-instance's bus name: the app identifier + `.SingleInstance`.
+const SINGLE_INSTANCE_NAME: &str = "test.ledgerline.desktop.SingleInstance";
+
+fn single_instance_name_taken() -> Result<bool> {
+    let out = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--dest=org.freedesktop.DBus",
+            "--type=method_call",
+            "--print-reply",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{SINGLE_INSTANCE_NAME}"),
+        ])
+        .output()
+        .context("dbus-send")?;
+    anyhow::ensure!(out.status.success(), "dbus-send failed: {out:?}");
+    Ok(String::from_utf8_lossy(&out.stdout).contains("boolean true"))
 }
 
 /// Where screenshots go: `$LEDGERLINE_E2E_OUT`, else the repo's `target/e2e`.

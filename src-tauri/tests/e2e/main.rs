@@ -351,22 +351,31 @@ async fn a_second_launch_opens_a_window_in_the_running_app() -> Result<()> {
     app.quit().await
 }
 
-/// Session and window layout survive a restart: the next start opens
-/// straight into the data, with the same windows.
+/// Session, cached rows and window layout survive a restart: with the
+/// server down and no credentials in the environment, the next start opens
+/// straight into the cached data, in the same windows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_restores_the_session_and_the_window_layout() -> Result<()> {
-    let pre = prereqs_or_skip!("a_restart_restores");
+async fn a_restart_opens_the_cached_data_in_the_saved_windows() -> Result<()> {
+    let pre = prereqs_or_skip!("a_restart_opens_the_cached_data");
     let _one = ONE_AT_A_TIME.lock().await;
     let mut app = App::launch(pre, &[]).await?;
-    app.open_windows("report:profit-loss", 2).await?;
-    app.s()
-        .invoke("open_window", json!({"target": "approvals"}))
+    let remote = app.server.remote(OWNER).await?;
+    let row = remote
+        .create(
+            TransactionKind::Revenue,
+            4242,
+            "before the restart",
+            today(),
+        )
         .await?;
-    let s = app.s();
-    until("3 windows", Duration::from_secs(20), || async {
-        Ok(s.handles().await?.len() == 3)
+    let ids = vec![row.id];
+    let first = app.s().handles().await?;
+    app.until_every_window("the row", &first, &ids, Duration::from_secs(20), |v| {
+        v.counts == [1]
     })
     .await?;
+    app.open_windows("report:profit-loss", 2).await?;
+    app.open_windows("approvals", 3).await?;
     let store = app.data_dir.join("ledgerline.json");
     until(
         "the layout saved with 3 windows",
@@ -379,26 +388,46 @@ async fn a_restart_restores_the_session_and_the_window_layout() -> Result<()> {
     .await?;
     app.quit().await?;
 
-    // No credentials this time: the stored session must do.
-    app.env
-        .retain(|(k, _)| !k.starts_with("LEDGERLINE_PASSWORD"));
-    app.env
-        .retain(|(k, _)| k != "LEDGERLINE_SERVER" && k != "LEDGERLINE_EMAIL");
+    app.server.stop();
+    app.env.retain(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "LEDGERLINE_SERVER" | "LEDGERLINE_EMAIL" | "LEDGERLINE_PASSWORD"
+        )
+    });
+    let started = Instant::now();
     app.start_app().await?;
     let s = app.s();
     until("3 windows restored", Duration::from_secs(20), || async {
         Ok(s.handles().await?.len() == 3)
     })
     .await?;
+    let handles = s.handles().await?;
     let mut urls = Vec::new();
-    for h in s.handles().await? {
-        s.switch_to(&h).await?;
+    for h in &handles {
+        s.switch_to(h).await?;
         urls.push(s.url().await?);
     }
-    urls.sort();
     eprintln!("[e2e] restored windows: {urls:?}");
-    ensure!(urls.iter().any(|u| u.contains("view=report")));
-    ensure!(urls.iter().any(|u| u.contains("view=approvals")));
+    ensure!(urls.iter().any(|u| u.contains("view=report")), "{urls:?}");
+    ensure!(
+        urls.iter().any(|u| u.contains("view=approvals")),
+        "{urls:?}"
+    );
+    let main = &handles[urls
+        .iter()
+        .position(|u| !u.contains("view="))
+        .context("no main window restored")?];
+    until(
+        "the cached row, server down",
+        Duration::from_secs(20),
+        || async { Ok(app.view(main, &ids).await?.counts == [1]) },
+    )
+    .await?;
+    eprintln!(
+        "[e2e] restart with the server down: cached rows shown {:?} after launch",
+        started.elapsed()
+    );
     app.quit().await
 }
 
