@@ -275,6 +275,21 @@ fn single_instance_name_taken() -> Result<bool> {
     Ok(String::from_utf8_lossy(&out.stdout).contains("boolean true"))
 }
 
+/// Appends one line to `timings.txt` beside the screenshots.
+pub(crate) fn record_figure(line: &str) {
+    use std::io::Write as _;
+    let dir = out_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("timings.txt"))
+    {
+        let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+        let _ = writeln!(f, "{stamp} {line}");
+    }
+}
+
 /// Where screenshots go: `$LEDGERLINE_E2E_OUT`, else the repo's `target/e2e`.
 pub(crate) fn out_dir() -> PathBuf {
     std::env::var_os("LEDGERLINE_E2E_OUT")
