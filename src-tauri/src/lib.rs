@@ -62,11 +62,16 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
         .build(tauri::generate_context!())
         .expect("error while building the Ledgerline app");
     app.run(|app, event| {
-        if let RunEvent::Exit = event {
-            if let Some(shell) = app.try_state::<Shell>() {
+        let Some(shell) = app.try_state::<Shell>() else {
+            return;
+        };
+        match event {
+            RunEvent::ExitRequested { .. } => shell.begin_exit(),
+            RunEvent::Exit => {
                 shell.flush();
                 tauri::async_runtime::block_on(shell.core.shutdown());
             }
+            _ => {}
         }
     });
 }
@@ -118,6 +123,7 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), String> {
         windows::create(app, &plan.target, plan.geometry.as_ref())
             .map_err(|e| format!("opening a window: {e}"))?;
     }
+    windows::save_layout(app);
     Ok(())
 }
 
@@ -252,5 +258,24 @@ mod tests {
         windows::on_event(&main.as_ref().window(), &tauri::WindowEvent::Destroyed);
         assert!(shell.open_windows().is_empty());
         assert_eq!(shell.saved_layout().len(), 1);
+    }
+
+    #[test]
+    fn windows_closing_while_the_app_quits_stay_in_the_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, main) = app(dir.path());
+        invoke(&main, "open_window", json!({"target": "approvals"})).unwrap();
+        let shell = app.state::<Shell>();
+        shell.begin_exit();
+        for (label, _) in shell.open_windows() {
+            let window = app.get_webview_window(&label).unwrap();
+            windows::on_event(&window.as_ref().window(), &tauri::WindowEvent::Destroyed);
+        }
+        let targets: Vec<_> = shell
+            .saved_layout()
+            .iter()
+            .map(|w| w.target.to_string())
+            .collect();
+        assert_eq!(targets, ["main", "approvals"]);
     }
 }

@@ -5,10 +5,10 @@
 
 use tauri::{
     menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu},
-    AppHandle, Runtime,
+    AppHandle, Manager, Runtime,
 };
 
-use crate::{target::WindowTarget, windows};
+use crate::{state::Shell, target::WindowTarget, windows};
 
 const OPEN_PREFIX: &str = "open:";
 const QUIT: &str = "quit";
@@ -61,6 +61,9 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let id = event.id().as_ref();
     if id == QUIT {
+        if let Some(shell) = app.try_state::<Shell>() {
+            shell.begin_exit();
+        }
         app.exit(0);
     } else if let Some(target) = id.strip_prefix(OPEN_PREFIX) {
         let result = target.parse().and_then(|t| windows::open(app, &t));

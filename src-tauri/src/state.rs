@@ -5,7 +5,10 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
 };
 
 use ledgerline_client::{Core, ReportRange};
@@ -23,6 +26,8 @@ pub struct Shell {
     store: Arc<dyn SettingsStore>,
     // A std Mutex: held only to read or update these maps, never across `.await`.
     windows: Mutex<Windows>,
+    /// Set once the app is quitting: windows closing then stay in the layout.
+    exiting: AtomicBool,
 }
 
 #[derive(Default)]
@@ -48,7 +53,18 @@ impl Shell {
             data_dir,
             store,
             windows: Mutex::new(Windows::default()),
+            exiting: AtomicBool::new(false),
         }
+    }
+
+    /// The app is quitting (menu Quit, `app.exit`): the windows about to
+    /// close are the layout to restore.
+    pub fn begin_exit(&self) {
+        self.exiting.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, Windows> {

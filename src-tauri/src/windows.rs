@@ -76,7 +76,7 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
             for range in &closed.watches {
                 shell.core.unwatch_report(range);
             }
-            if layout::forget_on_close(closed.was_open) {
+            if layout::forget_on_close(closed.was_open) && !shell.is_exiting() {
                 save_layout(app);
             }
         }
