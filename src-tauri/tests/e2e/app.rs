@@ -27,6 +27,8 @@ pub(crate) struct App {
     pub(crate) server: TestServer,
     pub(crate) data_dir: PathBuf,
     pub(crate) env: Vec<(String, String)>,
+    /// The app's command line (after the binary).
+    pub(crate) args: Vec<String>,
     pub(crate) session: Option<Session>,
     driver: Option<Driver>,
     _dir: tempfile::TempDir,
@@ -66,6 +68,15 @@ return {
 impl App {
     /// A fresh server and the app signed in to it, its first window Live.
     pub(crate) async fn launch(pre: Prereqs, extra_env: &[(&str, &str)]) -> Result<App> {
+        App::launch_with_args(pre, extra_env, &[]).await
+    }
+
+    /// [`App::launch`] with a command line for the app.
+    pub(crate) async fn launch_with_args(
+        pre: Prereqs,
+        extra_env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<App> {
         let dir = tempfile::tempdir()?;
         let server = TestServer::spawn(dir.path()).await?;
         let data_dir = dir.path().join("app");
@@ -108,6 +119,7 @@ impl App {
             server,
             data_dir,
             env,
+            args: args.iter().map(|a| a.to_string()).collect(),
             session: None,
             driver: None,
             _dir: dir,
@@ -127,7 +139,8 @@ impl App {
     /// a signed-in page (its status badge has a state).
     pub(crate) async fn start_app(&mut self) -> Result<()> {
         let driver = Driver::start(&self.pre, &self.env).await?;
-        let session = driver.session(&self.pre, &[]).await?;
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let session = driver.session(&self.pre, &args).await?;
         self.driver = Some(driver);
         self.session = Some(session);
         let s = self.s();

@@ -250,6 +250,16 @@ impl Session {
             .with_context(|| format!("no element id for {css}"))
     }
 
+    pub(crate) async fn click(&self, element: &str) -> Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub(crate) async fn clear(&self, element: &str) -> Result<()> {
         self.call(
             reqwest::Method::POST,

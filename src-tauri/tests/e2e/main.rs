@@ -90,6 +90,19 @@ async fn many_windows_share_one_long_poll_and_all_see_a_remote_write() -> Result
     figure!("save_csv wrote {}", path.display());
     let _ = std::fs::remove_file(&path);
 
+    // The capability grants the app's commands, not the plugins' or the
+    // window API's.
+    for (cmd, args) in [
+        ("plugin:store|load", json!({"path": "x.json"})),
+        (
+            "plugin:window|set_title",
+            json!({"label": "main", "value": "x"}),
+        ),
+    ] {
+        let refused = app.s().invoke(cmd, args).await;
+        ensure!(refused.is_err(), "{cmd} was allowed: {refused:?}");
+    }
+
     let handles = app.s().handles().await?;
     let out = out_dir();
     app.s().switch_to(&handles[0]).await?;
@@ -339,57 +352,71 @@ async fn optimistic_add_in_one_window_shows_pending_then_real_in_another_never_t
 }
 
 /// Checklist 6: launching the binary again opens a window in the running
-/// app — same process count, same single long-poll.
+/// app — same process, same single long-poll — honouring its `--open`
+/// (default: a new main window). The first launch's `--open` is honoured too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_launch_opens_a_window_in_the_running_app() -> Result<()> {
     let pre = prereqs_or_skip!("a_second_launch");
     let _one = ONE_AT_A_TIME.lock().await;
-    let mut app = App::launch(pre, &[]).await?;
+    let mut app = App::launch_with_args(pre, &[], &["--open", "approvals"]).await?;
+    let s = app.s();
+    until(
+        "main + approvals at start",
+        Duration::from_secs(20),
+        || async { Ok(s.handles().await?.len() == 2) },
+    )
+    .await?;
+    ensure!(window_urls(&app)
+        .await?
+        .iter()
+        .any(|u| u.contains("view=approvals")));
     app.until_waiters(1).await?;
-    let before = app.s().handles().await?.len();
     let procs = app.processes();
     ensure!(
         procs.len() == 1,
         "expected one app process, found {procs:?}"
     );
+    let property = app.server.remote(OWNER).await?.property_id;
 
-    let started = Instant::now();
-    let status = tokio::process::Command::new(&app.pre.app)
-        .args(["--open", "approvals"])
-        .envs(app.env.iter().map(|(k, v)| (k, v)))
-        .status();
-    let status = tokio::time::timeout(Duration::from_secs(30), status)
-        .await
-        .context("the second launch did not exit")??;
-    ensure!(status.success(), "second launch exited with {status}");
-    figure!(
-        "the second launch handed over and exited after {:?}",
-        started.elapsed()
-    );
-
-    let s = app.s();
-    until(
-        "a new window in the first process",
-        Duration::from_secs(20),
-        || async { Ok(s.handles().await?.len() == before + 1) },
-    )
-    .await?;
-    let handles = s.handles().await?;
-    let mut urls = Vec::new();
-    for h in &handles {
-        s.switch_to(h).await?;
-        urls.push(s.url().await?);
+    let property_target = format!("property:{property}");
+    for (args, want) in [
+        (vec![], "tauri://localhost".to_owned()),
+        (
+            vec!["--open", property_target.as_str()],
+            format!("view=property&id={property}"),
+        ),
+    ] {
+        let before = app.s().handles().await?.len();
+        let started = Instant::now();
+        let status = tokio::process::Command::new(&app.pre.app)
+            .args(&args)
+            .envs(app.env.iter().map(|(k, v)| (k, v)))
+            .status();
+        let status = tokio::time::timeout(Duration::from_secs(30), status)
+            .await
+            .context("the second launch did not exit")??;
+        ensure!(status.success(), "second launch exited with {status}");
+        figure!(
+            "a second launch {args:?} handed over and exited after {:?}",
+            started.elapsed()
+        );
+        let s = app.s();
+        until(
+            "a new window in the first process",
+            Duration::from_secs(20),
+            || async { Ok(s.handles().await?.len() == before + 1) },
+        )
+        .await?;
+        let urls = window_urls(&app).await?;
+        let matching = urls.iter().filter(|u| u.ends_with(want.as_str())).count();
+        ensure!(matching >= 1, "no window {want:?} among {urls:?}");
+        ensure!(
+            app.processes() == procs,
+            "process set changed: {:?}",
+            app.processes()
+        );
+        app.until_waiters(1).await?;
     }
-    ensure!(
-        urls.iter().any(|u| u.contains("view=approvals")),
-        "no approvals window among {urls:?}"
-    );
-    ensure!(
-        app.processes() == procs,
-        "process set changed: {:?}",
-        app.processes()
-    );
-    app.until_waiters(1).await?;
     app.quit().await
 }
 
@@ -417,7 +444,15 @@ async fn a_restart_opens_the_cached_data_in_the_saved_windows() -> Result<()> {
     })
     .await?;
     app.open_windows("report:profit-loss", 2).await?;
-    app.open_windows("approvals", 3).await?;
+    // Through the UI's own button this time.
+    let s = app.s();
+    s.switch_to(&first[0]).await?;
+    let button = s.find("[data-testid=\"open-approvals\"]").await?;
+    s.click(&button).await?;
+    until("the approvals window", Duration::from_secs(20), || async {
+        Ok(s.handles().await?.len() == 3)
+    })
+    .await?;
     let store = app.data_dir.join("ledgerline.json");
     until(
         "the layout saved with 3 windows",
@@ -474,6 +509,17 @@ async fn a_restart_opens_the_cached_data_in_the_saved_windows() -> Result<()> {
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+/// The URL of every open window.
+async fn window_urls(app: &App) -> Result<Vec<String>> {
+    let s = app.s();
+    let mut urls = Vec::new();
+    for h in s.handles().await? {
+        s.switch_to(&h).await?;
+        urls.push(s.url().await?);
+    }
+    Ok(urls)
+}
 
 /// `n` writes from `remote`, 8 at a time, alternating revenue and expense.
 async fn burst(remote: &Remote, n: usize, on: chrono::NaiveDate) -> Result<Vec<String>> {
