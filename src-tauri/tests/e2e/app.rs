@@ -77,10 +77,24 @@ impl App {
         extra_env: &[(&str, &str)],
         args: &[&str],
     ) -> Result<App> {
+        App::launch_full(pre, extra_env, args, None).await
+    }
+
+    /// [`App::launch_with_args`], with the store file (`ledgerline.json`)
+    /// written beforehand when `store` is given.
+    pub(crate) async fn launch_full(
+        pre: Prereqs,
+        extra_env: &[(&str, &str)],
+        args: &[&str],
+        store: Option<serde_json::Value>,
+    ) -> Result<App> {
         let dir = tempfile::tempdir()?;
         let server = TestServer::spawn(dir.path()).await?;
         let data_dir = dir.path().join("app");
         std::fs::create_dir_all(&data_dir)?;
+        if let Some(store) = store {
+            std::fs::write(data_dir.join("ledgerline.json"), store.to_string())?;
+        }
         let mut env: Vec<(String, String)> = [
             ("LEDGERLINE_DATA_DIR", data_dir.display().to_string()),
             ("LEDGERLINE_SERVER", server.url.clone()),

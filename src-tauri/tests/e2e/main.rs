@@ -508,6 +508,63 @@ async fn a_restart_opens_the_cached_data_in_the_saved_windows() -> Result<()> {
     app.quit().await
 }
 
+/// Window sizes and positions come back from the saved layout: a store
+/// file written beforehand opens those windows there, and the app saves
+/// the same geometry back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_window_positions_and_sizes_are_restored() -> Result<()> {
+    let pre = prereqs_or_skip!("saved_window_positions_and_sizes");
+    let _one = ONE_AT_A_TIME.lock().await;
+    let layout = json!([
+        {"target": "main", "geometry": {"x": 40.0, "y": 30.0, "width": 1000.0, "height": 700.0}},
+        {"target": "approvals", "geometry": {"x": 420.0, "y": 160.0, "width": 760.0, "height": 520.0}},
+    ]);
+    let mut app = App::launch_full(
+        pre,
+        &[],
+        &[],
+        Some(json!({ "window_layout": layout.clone() })),
+    )
+    .await?;
+    let s = app.s();
+    until("2 windows", Duration::from_secs(20), || async {
+        Ok(s.handles().await?.len() == 2)
+    })
+    .await?;
+    let store = app.data_dir.join("ledgerline.json");
+    let close = |a: &serde_json::Value, b: &serde_json::Value| {
+        ["x", "y", "width", "height"].iter().all(|k| {
+            let (a, b) = (
+                a[k].as_f64().unwrap_or(f64::NAN),
+                b[k].as_f64().unwrap_or(f64::NAN),
+            );
+            (a - b).abs() <= 2.0
+        })
+    };
+    let read_layout = || -> Result<serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&store)?)?;
+        Ok(v["window_layout"].clone())
+    };
+    let matched = until(
+        "the app to save the restored geometry",
+        Duration::from_secs(10),
+        || async {
+            let saved = read_layout()?;
+            let Some(saved) = saved.as_array() else {
+                return Ok(false);
+            };
+            Ok(saved.len() == 2
+                && saved.iter().zip(layout.as_array().unwrap()).all(|(s, l)| {
+                    s["target"] == l["target"] && close(&s["geometry"], &l["geometry"])
+                }))
+        },
+    )
+    .await;
+    figure!("restored layout saved back as {}", read_layout()?);
+    matched?;
+    app.quit().await
+}
+
 // ---- helpers ------------------------------------------------------------------
 
 /// The URL of every open window.
