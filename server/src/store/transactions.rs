@@ -145,8 +145,8 @@ async fn check_property(
     if !in_scope(visible, property_id) {
         return Err(StoreError::NotFound);
     }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM properties WHERE id = $1 AND org_id = $2")
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM properties WHERE id = $1 AND org_id = $2")
             .bind(property_id)
             .bind(org_id)
             .fetch_optional(&mut **tx)
