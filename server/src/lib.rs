@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`config`]: command-line flags with environment fallbacks; [`config::RealtimeConfig`].
 //! - [`state`]: [`AppState`], shared by handlers; the hub's seams
-//!   ([`AppState::published`], [`AppState::token_revoked`]).
+//!   ([`AppState::published`], [`AppState::token_revoked`], [`AppState::stopping`]).
 //! - [`api`]: the router ([`app`]) and one module per resource; the error shape;
 //!   the [`api::principal::Principal`] extractor.
 //! - [`store`]: all SQL — sessions, transactions, the event log, reports,
