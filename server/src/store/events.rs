@@ -128,6 +128,32 @@ impl Store {
     }
 }
 
+/// The hub reads the log through the same queries as everything else; the
+/// store's error becomes a [`LogError`] whose text is only ever logged.
+impl EventLog for Store {
+    fn events_after<'a>(
+        &'a self,
+        org_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> LogFuture<'a, Vec<Event>> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        Box::pin(async move {
+            Store::events_after(self, org_id, after_seq, limit)
+                .await
+                .map_err(LogError::new)
+        })
+    }
+
+    fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)> {
+        Box::pin(async move {
+            Store::event_bounds(self, org_id)
+                .await
+                .map_err(LogError::new)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
@@ -162,31 +188,5 @@ mod tests {
             store.event_bounds("o").await.unwrap(),
             (Some(25_001), 25_005)
         );
-    }
-}
-
-/// The hub reads the log through the same queries as everything else; the
-/// store's error becomes a [`LogError`] whose text is only ever logged.
-impl EventLog for Store {
-    fn events_after<'a>(
-        &'a self,
-        org_id: &'a str,
-        after_seq: u64,
-        limit: usize,
-    ) -> LogFuture<'a, Vec<Event>> {
-        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        Box::pin(async move {
-            Store::events_after(self, org_id, after_seq, limit)
-                .await
-                .map_err(LogError::new)
-        })
-    }
-
-    fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)> {
-        Box::pin(async move {
-            Store::event_bounds(self, org_id)
-                .await
-                .map_err(LogError::new)
-        })
     }
 }
