@@ -63,7 +63,11 @@ pub async fn run(
         // Answers parked polls now; the tasks are awaited below.
         drop(hub.shutdown());
     };
-    let served = axum::serve(listener, app(state.clone()))
+    // `into_make_service` turns the routes into services once. Handing
+    // `axum::serve` the `Router` itself rebuilds the route table for every
+    // connection (`Router::with_state` per accept): ~12 KiB more RSS per open
+    // connection, i.e. per parked long-poll (docs/longpoll-benchmark.md).
+    let served = axum::serve(listener, app(state.clone()).into_make_service())
         .with_graceful_shutdown(signal)
         .await;
     tasks.cancel();

@@ -35,6 +35,7 @@ pub struct TestApp {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: String,
+    pub user_id: String,
     pub org_id: String,
     pub properties: Vec<String>,
 }
@@ -109,6 +110,21 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, token: &str) -> Response {
         self.request(Method::POST, path, token)
             .send()
@@ -132,6 +148,7 @@ impl TestApp {
         let body: LoginResponse = response.json().await.unwrap();
         Session {
             token: body.token,
+            user_id: body.user.id,
             org_id: body.org.id,
             properties: body.properties.into_iter().map(|p| p.id).collect(),
         }
@@ -193,6 +210,28 @@ impl TestApp {
             .fetch_one(&self.db)
             .await
             .unwrap()
+    }
+
+    pub async fn transaction_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM transactions")
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// The row as stored, as JSON (for before/after comparisons).
+    pub async fn stored_row(&self, id: &str) -> Option<Value> {
+        let row: Option<(String, i64, String, String, i64, String)> = sqlx::query_as(
+            "SELECT property_id, amount_minor, status, occurred_on, version, category
+             FROM transactions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await
+        .unwrap();
+        row.map(|(p, a, s, d, v, c)| {
+            json!({"property_id": p, "amount_minor": a, "status": s, "occurred_on": d, "version": v, "category": c})
+        })
     }
 
     /// `GET /v1/realtime/poll` with a raw query string (`cursor=3&…`).

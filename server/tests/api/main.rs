@@ -4,5 +4,14 @@
 // A test binary has no public API: `pub` in its modules means "for the tests".
 #![allow(unreachable_pub)]
 
+mod auth;
+mod bad_input;
+mod binary;
+mod events;
 mod helpers;
+mod idempotency;
+mod isolation;
+mod operations;
 mod realtime;
+mod reports;
+mod transactions;
