@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`config`]: command-line flags with environment fallbacks; [`config::RealtimeConfig`].
 //! - [`state`]: [`AppState`], shared by handlers; the hub's seams
-//!   ([`AppState::published`], [`AppState::token_revoked`]).
+//!   ([`AppState::published`], [`AppState::token_revoked`], [`AppState::stopping`]).
 //! - [`api`]: the router ([`app`]) and one module per resource; the error shape;
 //!   the [`api::principal::Principal`] extractor.
 //! - [`store`]: all SQL — sessions, transactions, the event log, reports,
@@ -40,21 +40,29 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve on `listener` until `shutdown` is cancelled, then finish in-flight
 /// requests and stop the background tasks this server owns.
+/// [`AppState::stopping`] is cancelled the moment shutdown begins.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let tasks = shutdown.child_token();
+    let stopping = state.stopping().clone();
     let retention = retention::spawn(
         state.store().clone(),
         state.config().event_retention(),
-        tasks.clone(),
+        stopping.clone(),
     );
+    let begin_shutdown = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.cancelled().await;
+            stopping.cancel();
+        }
+    };
     let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .with_graceful_shutdown(begin_shutdown)
         .await;
-    tasks.cancel();
+    stopping.cancel();
     if let Err(error) = retention.await {
         tracing::warn!(%error, "retention task ended abnormally");
     }

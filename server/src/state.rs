@@ -5,6 +5,7 @@
 use std::sync::{atomic::Ordering::Relaxed, Arc};
 
 use ledgerline_wire::Event;
+use tokio_util::sync::CancellationToken;
 
 use crate::{config::RealtimeConfig, metrics::Metrics, store::Store};
 
@@ -19,6 +20,7 @@ struct Shared {
     store: Store,
     config: RealtimeConfig,
     metrics: Metrics,
+    stopping: CancellationToken,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
                 store,
                 config,
                 metrics: Metrics::default(),
+                stopping: CancellationToken::new(),
             }),
         }
     }
@@ -42,6 +45,14 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Cancelled as soon as the server begins a graceful shutdown (before
+    /// in-flight requests have finished). Long-running handlers — the hub's
+    /// long-polls — and background tasks select on it, so shutdown does not
+    /// wait out a poll timeout.
+    pub fn stopping(&self) -> &CancellationToken {
+        &self.shared.stopping
     }
 
     /// Seam for the realtime hub: called right after a write's database

@@ -1,0 +1,352 @@
+//! Every endpoint that takes input refuses bad input with a 4xx in the error
+//! shape — never a 500 — and changes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, new_tx, spawn_app, TestApp};
+
+/// Send `raw` as a JSON body.
+async fn send_raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    raw: &str,
+) -> reqwest::Response {
+    app.request(method, path, token)
+        .header("content-type", "application/json")
+        .body(raw.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn with(mut body: Value, field: &str, value: Value) -> Value {
+    body[field] = value;
+    body
+}
+
+fn without(mut body: Value, field: &str) -> Value {
+    body.as_object_mut().unwrap().remove(field);
+    body
+}
+
+#[tokio::test]
+async fn login_rejects_malformed_or_incomplete_bodies() {
+    let app = spawn_app().await;
+    let cases: [(&str, StatusCode, &str); 6] = [
+        ("{", StatusCode::BAD_REQUEST, "bad_request"),
+        ("[]", StatusCode::BAD_REQUEST, "validation_failed"),
+        (
+            r#"{"email": "owner@demo.test"}"#,
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            r#"{"email": 5, "password": "demo"}"#,
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            r#"{"email": "", "password": "demo"}"#,
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+        (
+            r#"{"email": "owner@demo.test", "password": "demo", "admin": true}"#,
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        ),
+    ];
+    for (raw, status, code) in cases {
+        let response = send_raw(&app, Method::POST, "/v1/auth/login", "", raw).await;
+        assert_error(response, status, code).await;
+    }
+    let text = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body(r#"{"email": "owner@demo.test", "password": "demo"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_error(text, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+#[tokio::test]
+async fn create_rejects_bad_bodies_and_writes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let good = new_tx(&owner.properties[0]);
+    let validation = [
+        without(good.clone(), "kind"),
+        without(good.clone(), "amount_minor"),
+        without(good.clone(), "property_id"),
+        without(good.clone(), "occurred_on"),
+        without(good.clone(), "currency"),
+        without(good.clone(), "category"),
+        with(good.clone(), "kind", json!("gift")),
+        with(good.clone(), "amount_minor", json!("12")),
+        with(good.clone(), "amount_minor", json!(12.5)),
+        with(good.clone(), "amount_minor", json!(0)),
+        with(good.clone(), "amount_minor", json!(-100)),
+        with(good.clone(), "amount_minor", json!(4_398_046_511_105_i64)), // MAX_AMOUNT_MINOR + 1
+        with(good.clone(), "amount_minor", json!(i64::MAX)),
+        with(good.clone(), "amount_minor", json!(u64::MAX)),
+        with(good.clone(), "currency", json!("XYZ")),
+        with(good.clone(), "currency", json!("usd")),
+        with(good.clone(), "currency", json!(840)),
+        with(good.clone(), "occurred_on", json!("2026-02-30")),
+        with(good.clone(), "occurred_on", json!("27/11/2026")),
+        with(good.clone(), "occurred_on", json!("+10000-01-01")),
+        with(good.clone(), "category", json!("")),
+        with(good.clone(), "category", json!("x".repeat(101))),
+        with(good.clone(), "client_mutation_id", json!("")),
+        with(good.clone(), "client_mutation_id", json!(7)),
+        with(good.clone(), "surprise", json!(true)),
+        json!(null),
+        json!([good.clone()]),
+    ];
+    for body in validation {
+        let response = app.post_json("/v1/transactions", &owner.token, &body).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    }
+    // An amount past u64 is still a number: refused, not truncated.
+    let raw = good.to_string().replace("12345", "99999999999999999999999");
+    let response = send_raw(&app, Method::POST, "/v1/transactions", &owner.token, &raw).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+
+    for raw in ["{", "", "{\"kind\": \"revenue\",}", "not json"] {
+        let response = send_raw(&app, Method::POST, "/v1/transactions", &owner.token, raw).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let text = app
+        .request(Method::POST, "/v1/transactions", &owner.token)
+        .header("content-type", "text/plain")
+        .body(good.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_error(text, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    for property in [
+        json!("no-such-property"),
+        json!(app.login("owner@rival.test").await.properties[0]),
+    ] {
+        let body = with(good.clone(), "property_id", property);
+        let response = app.post_json("/v1/transactions", &owner.token, &body).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    assert_eq!(app.transaction_count().await, 0);
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn update_rejects_bad_bodies_and_changes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let t = app.create(&owner, new_tx(&owner.properties[0])).await;
+    let path = format!("/v1/transactions/{}", t.id);
+    let before = app.stored_row(&t.id).await;
+    let validation = [
+        json!({"memo": "no version"}),
+        json!({"version": 1}),
+        json!({"version": 0, "memo": "x"}),
+        json!({"version": "1", "memo": "x"}),
+        json!({"version": 1, "amount_minor": 0}),
+        json!({"version": 1, "amount_minor": -5}),
+        json!({"version": 1, "amount_minor": i64::MAX}),
+        json!({"version": 1, "currency": "ABC"}),
+        json!({"version": 1, "occurred_on": "2026-13-01"}),
+        json!({"version": 1, "kind": "loan"}),
+        json!({"version": 1, "category": " "}),
+        json!({"version": 1, "status": "approved"}),
+        json!({"version": 1, "id": "other"}),
+    ];
+    for body in validation {
+        let response = app.patch_json(&path, &owner.token, &body).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
+    }
+    let response = send_raw(&app, Method::PATCH, &path, &owner.token, "{\"version\":").await;
+    assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    let response = app
+        .patch_json(
+            &path,
+            &owner.token,
+            &json!({"version": 1, "property_id": "nope"}),
+        )
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(app.stored_row(&t.id).await, before);
+    assert_eq!(app.event_count().await, 1);
+}
+
+#[tokio::test]
+async fn list_rejects_bad_query_values() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    for query in [
+        "kind=gift",
+        "kind=",
+        "status=done",
+        "from=yesterday",
+        "to=2026-02-30",
+        "from=2026-12-01&to=2026-11-01",
+        "limit=0",
+        "limit=501",
+        "limit=-1",
+        "limit=ten",
+        "after=%%%",
+        "after=bm90IGEgY3Vyc29y",
+        "sort=amount",
+    ] {
+        let response = app
+            .get(&format!("/v1/transactions?{query}"), &owner.token)
+            .await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let response = app
+        .get("/v1/transactions?property_id=nope", &owner.token)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_malformed_ones_400() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let id = "00000000-0000-0000-0000-000000000000";
+    let get = app
+        .get(&format!("/v1/transactions/{id}"), &owner.token)
+        .await;
+    assert_error(get, StatusCode::NOT_FOUND, "not_found").await;
+    let patch = app
+        .patch_json(
+            &format!("/v1/transactions/{id}"),
+            &owner.token,
+            &json!({"version": 1, "memo": "x"}),
+        )
+        .await;
+    assert_error(patch, StatusCode::NOT_FOUND, "not_found").await;
+    let delete = app
+        .delete(&format!("/v1/transactions/{id}"), &owner.token)
+        .await;
+    assert_error(delete, StatusCode::NOT_FOUND, "not_found").await;
+    for action in ["approve", "reject"] {
+        let response = app
+            .post(&format!("/v1/transactions/{id}/{action}"), &owner.token)
+            .await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    // Not UTF-8 once percent-decoded.
+    let bad = app.get("/v1/transactions/%FF%FE", &owner.token).await;
+    assert_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn reports_reject_bad_query_values() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    for query in [
+        "",
+        "from=2026-11-01",
+        "to=2026-11-01",
+        "from=2026-11-01&to=nope",
+        "from=2026-11-31&to=2026-12-01",
+        "from=2026-12-01&to=2026-11-01",
+        "from=1000-01-01&to=2026-11-01",
+        "from=2000-01-01&to=2026-11-01",
+        "from=2026-11-01&to=2026-11-02&currency=XYZ",
+        "from=2026-11-01&to=2026-11-02&group=week",
+    ] {
+        let response = app
+            .get(&format!("/v1/reports/profit-loss?{query}"), &owner.token)
+            .await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let response = app
+        .get(
+            "/v1/reports/profit-loss?from=2026-11-01&to=2026-11-02&property_id=nope",
+            &owner.token,
+        )
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn daily_approval_rejects_bad_query_values() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    for query in [
+        "date=today",
+        "date=2026-02-29",
+        "date=0001-01-01",
+        "currency=dollars",
+        "extra=1",
+    ] {
+        let response = app
+            .get(&format!("/v1/approvals/daily?{query}"), &owner.token)
+            .await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let response = app
+        .get("/v1/approvals/daily?property_id=nope", &owner.token)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn today_pending_rejects_bad_query_values() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    for query in ["currency=EURO", "date=2026-11-01"] {
+        let response = app
+            .get(
+                &format!("/v1/approvals/today-pending?{query}"),
+                &owner.token,
+            )
+            .await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let response = app
+        .get("/v1/approvals/today-pending?property_id=nope", &owner.token)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_413() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let t = app.create(&owner, new_tx(&owner.properties[0])).await;
+    let big = with(
+        new_tx(&owner.properties[0]),
+        "memo",
+        json!("x".repeat(1 << 20)),
+    );
+    let raw = big.to_string();
+    for (method, path) in [
+        (Method::POST, "/v1/transactions".to_owned()),
+        (Method::PATCH, format!("/v1/transactions/{}", t.id)),
+        (Method::POST, "/v1/auth/login".to_owned()),
+    ] {
+        let response = send_raw(&app, method.clone(), &path, &owner.token, &raw).await;
+        assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    }
+    // Without a Content-Length the limit still holds while streaming.
+    let stream = futures::stream::iter(
+        std::iter::repeat_n(vec![b' '; 64 * 1024], 20).map(Ok::<_, std::io::Error>),
+    );
+    let response = app
+        .request(Method::POST, "/v1/transactions", &owner.token)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(app.transaction_count().await, 1);
+    assert_eq!(app.event_count().await, 1);
+}
