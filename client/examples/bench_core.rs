@@ -1,10 +1,11 @@
 //! Benchmarks of the desktop core's hot paths, printing their figures:
 //!
 //! 1. rows applied per second into the SQLite cache, in 1000-event batches
-//!    (inserts, then updates of the same rows);
+//!    (inserts and updates dated all over the year, then a burst of new rows
+//!    dated today);
 //! 2. event → subscriber latency inside the core (apply one poll answer in
 //!    its transaction, publish, received by each of 6 subscribers): p50/p99;
-//! 3. start with 100k cached rows → first page of rows (open the core,
+//! 3. start with 200k cached rows → first page of rows (open the core,
 //!    resume the stored session, `list_rows` with the default page).
 //!
 //! `cargo run --release -p ledgerline-client --example bench_core`
@@ -27,8 +28,10 @@ use ledgerline_wire::{
 const ROWS: u64 = 100_000;
 const BATCH: u64 = 1_000;
 
-fn txn(i: u64, version: i64) -> Transaction {
-    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::days((i % 330) as i64);
+/// Row `i`, on one of `days` dates (330: spread over the year, every batch
+/// touches every index page; 1: a live burst of new rows for today).
+fn txn(i: u64, version: i64, days: u64) -> Transaction {
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::days((i % days) as i64);
     let at = Utc::now();
     Transaction {
         id: format!("t{i:08}"),
@@ -78,22 +81,34 @@ async fn main() -> anyhow::Result<()> {
 
     // 1. Apply throughput.
     let mut seq = 0;
-    let mut apply = |version: i64, kind: EventType| {
+    let mut apply = |first: u64, version: i64, kind: EventType, days: u64| {
         let batches: Vec<Vec<Event>> = (0..ROWS / BATCH)
             .map(|b| {
                 (0..BATCH)
                     .map(|i| {
                         seq += 1;
-                        event(seq, kind, txn(b * BATCH + i, version))
+                        event(seq, kind, txn(first + b * BATCH + i, version, days))
                     })
                     .collect()
             })
             .collect();
         batches
     };
-    let inserts = apply(1, EventType::Added);
-    let updates = apply(2, EventType::Updated);
-    for (name, batches) in [("insert", inserts), ("update", updates)] {
+    let runs = [
+        (
+            "insert, dates spread over 330 days",
+            apply(0, 1, EventType::Added, 330),
+        ),
+        (
+            "update, dates spread over 330 days",
+            apply(0, 2, EventType::Updated, 330),
+        ),
+        (
+            "insert, all dated today (a live burst)",
+            apply(ROWS, 1, EventType::Added, 1),
+        ),
+    ];
+    for (name, batches) in runs {
         let started = Instant::now();
         for batch in &batches {
             let cursor = batch.last().unwrap().seq;
@@ -123,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::with_capacity(samples);
     for i in 0..samples as u64 {
         seq += 1;
-        let e = event(seq, EventType::Updated, txn(i, 3 + i as i64));
+        let e = event(seq, EventType::Updated, txn(i, 3 + i as i64, 330));
         let started = Instant::now();
         cache.apply_events(std::slice::from_ref(&e), seq).await?;
         let mut last = started;
@@ -175,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     let opened = started.elapsed();
     let page = core.list_rows(RowQuery::default()).await?;
     let first_page = started.elapsed();
-    assert_eq!(page.total, ROWS);
+    assert_eq!(page.total, 2 * ROWS);
     let filtered = Instant::now();
     let p = core
         .list_rows(RowQuery {
@@ -189,7 +204,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     println!(
-        "start with {ROWS} cached rows -> first page of {} rows (total {}): {:.1} ms (open + resume {:.1} ms)",
+        "start with {} cached rows -> first page of {} rows (total {}): {:.1} ms (open + resume {:.1} ms)",
+        2 * ROWS,
         page.rows.len(),
         page.total,
         first_page.as_secs_f64() * 1e3,
