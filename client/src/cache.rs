@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// Rows per multi-row statement: 16 columns × 500 = 8000 bind parameters,
-/// well under SQLite's 32766.
+/// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
 const CHUNK: usize = 500;
 /// A re-snapshot that changes more rows than this is not sent as patches;
 /// windows re-read their lists on `sync_progress { finished: true }`.
@@ -94,7 +94,11 @@ impl Cache {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000")
+            .pragma("cache_size", "-32000")
+            // Checkpoints (the only fsyncs under synchronous=NORMAL) run in
+            // the background (`spawn_checkpointer`), not in a commit on the
+            // hot path; this is only the safety net if nobody runs one.
+            .pragma("wal_autocheckpoint", "20000")
             .statement_cache_capacity(256);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -124,6 +128,35 @@ impl Cache {
     /// Closes the pool (waits for its connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Copies the WAL into the database every `every` (off the apply path),
+    /// and once more, truncating the WAL, when `cancel` fires.
+    pub fn spawn_checkpointer(
+        &self,
+        every: Duration,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cache checkpoint failed");
+                }
+            }
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await;
+        })
     }
 
     pub(crate) async fn write(&self) -> Result<Write, sqlx::Error> {

@@ -33,6 +33,9 @@ use crate::{
     },
 };
 
+/// How often the cache's WAL is checkpointed in the background.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The desktop core. Clone it freely; all clones are the same core.
 #[derive(Clone)]
 pub struct Core {
@@ -91,6 +94,13 @@ impl Core {
                 tracker: TaskTracker::new(),
             }),
         };
+        let checkpointer = core
+            .shared
+            .cache
+            .spawn_checkpointer(CHECKPOINT_EVERY, core.shared.root.clone());
+        core.shared.tracker.spawn(async move {
+            let _ = checkpointer.await;
+        });
         if let Some(value) = core.shared.store.get(SESSION_KEY)? {
             match serde_json::from_value::<StoredSession>(value) {
                 Ok(stored) if stored.expires_at > Utc::now() => core.start(stored).await?,

@@ -171,12 +171,12 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
         match result {
             Ok(None) => {
                 backoff.succeeded();
-                ctx.status.set(StatusState::Live);
+                went_live(&ctx);
             }
             Ok(Some(resp)) => {
                 Telemetry::add(&ctx.telemetry.polls, 1);
                 backoff.succeeded();
-                ctx.status.set(StatusState::Live);
+                went_live(&ctx);
                 ctx.lists_synced();
                 if resp.reset {
                     tracing::info!("server says reset: re-snapshot");
@@ -252,6 +252,16 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
     }
 }
 
+/// Marks the session live; coming back from a failure, every watched
+/// report is refreshed (its figures may have moved meanwhile).
+fn went_live(ctx: &SessionCtx) {
+    let was = ctx.status.get().state;
+    ctx.status.set(StatusState::Live);
+    if was != StatusState::Live {
+        let _ = ctx.aggregates.send(aggregates::Msg::RefreshAll);
+    }
+}
+
 /// After a failure: reconnecting with backoff, or offline with a list
 /// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
 async fn wait_retry(
@@ -294,21 +304,14 @@ async fn wait_retry(
 
 /// A full snapshot: the head cursor first, then every page, then the cache
 /// made equal to them at that head. `polled` is the cursor whose answer said
-/// `reset`; if another loop has moved the cache past it meanwhile, this one
-/// is skipped.
+/// `reset` (`None`: the cache had none yet); if another loop has moved the
+/// cache past it meanwhile, this one is skipped.
 pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Result<(), ApiError> {
     let _one = ctx.snapshot_lock.lock().await;
-    if let Some(polled) = polled {
-        if ctx
-            .cache
-            .seq()
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|s| s > polled)
-        {
-            return Ok(());
-        }
+    // Another loop moved the cache past what this one polled (or made the
+    // first snapshot) while it waited for the lock.
+    if ctx.cache.seq().await.ok().flatten() > polled {
+        return Ok(());
     }
     let head = ctx
         .api

@@ -4,4 +4,5 @@
 
 mod helpers;
 mod mutations;
+mod realtime;
 mod session;
