@@ -42,6 +42,8 @@ pub(crate) struct View {
     pub(crate) kpi_expense: Option<String>,
     pub(crate) from: Option<String>,
     pub(crate) to: Option<String>,
+    /// When the core fetched the figures the window shows (RFC 3339).
+    pub(crate) fetched_at: Option<String>,
     /// For each id asked about, how often the revenue+expense tables hold it.
     pub(crate) counts: Vec<u32>,
 }
@@ -61,6 +63,7 @@ return {
   kpi_expense: t("kpi-expense") ? t("kpi-expense").dataset.value : null,
   from: agg && agg.range ? agg.range.from : null,
   to: agg && agg.range ? agg.range.to : null,
+  fetched_at: agg ? agg.fetched_at : null,
   counts: ids.map((id) => count.get(id) || 0),
 };
 "#;
