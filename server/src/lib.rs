@@ -6,21 +6,23 @@
 //! # Layout
 //! - [`config`]: command-line flags with environment fallbacks; [`config::RealtimeConfig`].
 //! - [`state`]: [`AppState`], shared by handlers; the hub's seams
-//!   ([`AppState::published`], [`AppState::token_revoked`], [`AppState::stopping`]).
+//!   ([`AppState::published`], [`AppState::token_revoked`]).
 //! - [`api`]: the router ([`app`]) and one module per resource; the error shape;
 //!   the [`api::principal::Principal`] extractor.
 //! - [`store`]: all SQL — sessions, transactions, the event log, reports,
 //!   demo data and bulk seeding — behind one [`store::Store`].
 //! - [`domain`]: newtypes parsed once at the edge (page cursors, tokens,
 //!   password hashes, transaction field rules).
-//! - [`metrics`]: counters and gauges, rendered as Prometheus text in one place.
+//! - [`metrics`]: the Prometheus text of `/metrics`, rendered in one place.
 //! - [`retention`]: the task that prunes the event log.
-//! - `realtime` (next): the hub — per-org buffers and long-polls.
+//! - [`realtime`]: the hub — per-org event buffers, the long-polls parked on
+//!   them, the property filter, and the [`realtime::EventLog`] the store implements.
 
 pub mod api;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod realtime;
 pub mod retention;
 pub mod state;
 pub mod store;
@@ -40,31 +42,38 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve on `listener` until `shutdown` is cancelled, then finish in-flight
 /// requests and stop the background tasks this server owns.
-/// [`AppState::stopping`] is cancelled the moment shutdown begins.
+///
+/// When `shutdown` fires the realtime hub stops first, answering every parked
+/// long-poll at once, so the graceful shutdown only waits for ordinary
+/// requests, not for poll timeouts.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let stopping = state.stopping().clone();
+    let tasks = shutdown.child_token();
     let retention = retention::spawn(
         state.store().clone(),
         state.config().event_retention(),
-        stopping.clone(),
+        tasks.clone(),
     );
-    let begin_shutdown = {
-        let stopping = stopping.clone();
-        async move {
-            shutdown.cancelled().await;
-            stopping.cancel();
-        }
+    let hub = state.clone();
+    let signal = async move {
+        shutdown.cancelled().await;
+        // Answers parked polls now; the tasks are awaited below.
+        drop(hub.shutdown());
     };
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(begin_shutdown)
+    // `into_make_service` turns the routes into services once. Handing
+    // `axum::serve` the `Router` itself rebuilds the route table for every
+    // connection (`Router::with_state` per accept): ~12 KiB more RSS per open
+    // connection, i.e. per parked long-poll (docs/longpoll-benchmark.md).
+    let served = axum::serve(listener, app(state.clone()).into_make_service())
+        .with_graceful_shutdown(signal)
         .await;
-    stopping.cancel();
+    tasks.cancel();
     if let Err(error) = retention.await {
         tracing::warn!(%error, "retention task ended abnormally");
     }
+    state.shutdown().await;
     served
 }

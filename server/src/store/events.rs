@@ -2,13 +2,15 @@
 //! its event inside its own database transaction: the org's `event_seq`
 //! counter is bumped with `UPDATE … RETURNING`, which also serializes writers
 //! of one org (a row lock on Postgres), so `seq` is gap-free. The realtime hub
-//! reads the log to back-fill cursors older than its memory buffer.
+//! reads the log to back-fill cursors older than its memory buffer, through
+//! the [`EventLog`] implementation at the end of this file.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledgerline_wire::{Event, EventRow, EventType};
 use sqlx::{Sqlite, Transaction as DbTx};
 
 use super::{Store, StoreError};
+use crate::realtime::{EventLog, LogError, LogFuture};
 
 /// Events deleted per statement when pruning.
 const PRUNE_BATCH: i64 = 10_000;
@@ -123,6 +125,32 @@ impl Store {
                 return Ok(pruned);
             }
         }
+    }
+}
+
+/// The hub reads the log through the same queries as everything else; the
+/// store's error becomes a [`LogError`] whose text is only ever logged.
+impl EventLog for Store {
+    fn events_after<'a>(
+        &'a self,
+        org_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> LogFuture<'a, Vec<Event>> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        Box::pin(async move {
+            Store::events_after(self, org_id, after_seq, limit)
+                .await
+                .map_err(LogError::new)
+        })
+    }
+
+    fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)> {
+        Box::pin(async move {
+            Store::event_bounds(self, org_id)
+                .await
+                .map_err(LogError::new)
+        })
     }
 }
 

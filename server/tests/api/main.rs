@@ -1,6 +1,9 @@
 //! Integration tests: the real server on `127.0.0.1:0` over a fresh SQLite
 //! file per test, driven over HTTP.
 
+// A test binary has no public API: `pub` in its modules means "for the tests".
+#![allow(unreachable_pub)]
+
 mod auth;
 mod bad_input;
 mod binary;
@@ -9,5 +12,6 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod operations;
+mod realtime;
 mod reports;
 mod transactions;

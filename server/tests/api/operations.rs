@@ -111,17 +111,3 @@ async fn server_stops_when_shutdown_is_cancelled() {
     app.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
-
-#[tokio::test]
-async fn state_stopping_is_cancelled_when_shutdown_begins() {
-    use ledgerline_server::{run, AppState, RealtimeConfig, Store};
-    let store = Store::open("sqlite::memory:").await.unwrap();
-    let state = AppState::new(store, RealtimeConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(run(listener, state.clone(), shutdown.clone()));
-    assert!(!state.stopping().is_cancelled());
-    shutdown.cancel();
-    state.stopping().cancelled().await;
-    server.await.unwrap().unwrap();
-}
