@@ -568,3 +568,44 @@ async fn a_reset_from_the_server_re_snapshots_to_the_servers_rows() {
         .iter()
         .any(|e| matches!(e, ledgerline_client::CoreEvent::SyncProgress(p) if p.finished)));
 }
+
+#[tokio::test]
+async fn window_focus_refetches_only_stale_figures() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ledgerline_client::CoreConfig {
+        profit_loss_stale_live: Duration::from_millis(300),
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    live(&c.core).await;
+    let today = Utc::now().date_naive();
+    let range = ReportRange {
+        property_id: None,
+        from: today,
+        to: today,
+    };
+    c.core.watch_report(range.clone()).await.unwrap();
+    let fetched = c.core.reports().fetch_counts();
+    // Fresh: focus changes nothing.
+    c.core.window_focused().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(c.core.reports().fetch_counts(), fetched);
+    // Stale: focus refreshes every figure of the range once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.core.window_focused().unwrap();
+    let core = c.core.clone();
+    wait_until("the refresh", Duration::from_secs(10), || {
+        let now = core.reports().fetch_counts();
+        async move { (0..3).all(|k| now[k] == fetched[k] + 1) }
+    })
+    .await
+    .unwrap();
+    // A second window on the same range shares it; the last unwatch forgets it.
+    c.core.watch_report(range.clone()).await.unwrap();
+    c.core.unwatch_report(&range);
+    assert_eq!(c.core.reports().ranges(), vec![range.clone()]);
+    c.core.unwatch_report(&range);
+    assert!(c.core.reports().ranges().is_empty());
+}
