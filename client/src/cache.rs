@@ -55,7 +55,10 @@ const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, 
 /// The cache. Cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
+    /// Reads (lists, the outbox's head, the seq).
     pool: SqlitePool,
+    /// Writes: one connection.
+    writer_pool: SqlitePool,
     /// The one writer. A tokio Mutex: it is held across the transaction's awaits.
     writer: Arc<Mutex<()>>,
     hub: Hub,
@@ -99,15 +102,28 @@ impl Cache {
             // the background (`spawn_checkpointer`), not in a commit on the
             // hot path; this is only the safety net if nobody runs one.
             .pragma("wal_autocheckpoint", "20000")
+            // Reads of pages map the file instead of copying it in.
+            .pragma("mmap_size", "268435456")
             .statement_cache_capacity(256);
+        // One connection for every write: its page cache stays warm (a
+        // page cache is dropped whenever another connection wrote) and its
+        // prepared statements stay cached.
+        let writer_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer_pool).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
         let cache = Cache {
             pool,
+            writer_pool,
             writer: Arc::new(Mutex::new(())),
             hub: Hub::default(),
             telemetry,
@@ -128,6 +144,7 @@ impl Cache {
     /// Closes the pool (waits for its connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer_pool.close().await;
     }
 
     /// Copies the WAL into the database every `every` (off the apply path),
@@ -161,7 +178,7 @@ impl Cache {
 
     pub(crate) async fn write(&self) -> Result<Write, sqlx::Error> {
         let guard = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.writer_pool.begin().await?;
         Ok(Write { tx, _writer: guard })
     }
 

@@ -464,3 +464,34 @@ impl Core {
         self.shared.cache.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: &T) {}
+
+    /// The shell keeps a `Core` in Tauri's state and awaits its calls in
+    /// async commands: it must be `Send + Sync` and so must their futures.
+    #[test]
+    fn the_core_and_its_calls_can_cross_threads() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<Core>();
+    }
+
+    #[allow(dead_code)]
+    fn every_command_future_is_send(core: Core, range: ReportRange) {
+        send(&core.sign_in("", "", ""));
+        send(&core.sign_out());
+        send(&core.subscribe());
+        send(&core.subscribe_with(|_| {}));
+        send(&core.list_rows(RowQuery::default()));
+        send(&core.update_transaction("", TransactionPatch::default()));
+        send(&core.delete_transaction(""));
+        send(&core.approve_transaction(""));
+        send(&core.reject_transaction(""));
+        send(&core.watch_report(range));
+        send(&core.outbox());
+        send(&core.shutdown());
+    }
+}

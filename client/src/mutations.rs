@@ -104,22 +104,25 @@ pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Ro
                 "1 to 100 characters",
             ))
         }
-        Some(c) => c.clone(),
+        Some(c) => {
+            // The caller retries a mutation: the row it made, not a second one.
+            if let Some(row) = ctx.cache.get(&Row::local_id(c)).await? {
+                return Ok(row);
+            }
+            let made: Option<String> =
+                sqlx::query_scalar("SELECT id FROM rows WHERE client_mutation_id = ?")
+                    .bind(c)
+                    .fetch_optional(ctx.cache.pool())
+                    .await?;
+            if let Some(id) = made {
+                return ctx.cache.get(&id).await?.ok_or_else(not_found);
+            }
+            c.clone()
+        }
+        // A fresh id cannot have made anything yet.
         None => Uuid::new_v4().to_string(),
     };
     let local_id = Row::local_id(&cmid);
-    // The same mutation again: the row it made, not a second one.
-    if let Some(row) = ctx.cache.get(&local_id).await? {
-        return Ok(row);
-    }
-    let already: Option<String> =
-        sqlx::query_scalar("SELECT id FROM rows WHERE client_mutation_id = ?")
-            .bind(&cmid)
-            .fetch_optional(ctx.cache.pool())
-            .await?;
-    if let Some(id) = already {
-        return ctx.cache.get(&id).await?.ok_or_else(not_found);
-    }
     let now = Utc::now();
     let body = NewTransaction {
         client_mutation_id: Some(cmid.clone()),

@@ -94,25 +94,36 @@ fn spawn_poller(ctx: &Arc<SessionCtx>, leader: bool) -> (CancellationToken, Join
     (token, handle)
 }
 
-/// Awaits `fut`, beating `hb` every `heartbeat` while the wait is within
-/// `expected`; `None` if cancelled first.
-async fn beating<F: Future>(
-    fut: F,
-    hb: &Heartbeat,
-    heartbeat: Duration,
-    expected: Duration,
-    token: &CancellationToken,
-) -> Option<F::Output> {
-    let started = Instant::now();
-    let mut tick = interval(heartbeat);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tokio::pin!(fut);
-    loop {
-        tokio::select! {
-            biased;
-            _ = token.cancelled() => return None,
-            out = &mut fut => return Some(out),
-            _ = tick.tick() => if started.elapsed() <= expected { hb.beat() },
+/// A loop's way of waiting while staying visibly alive to the watchdog.
+struct Pulse<'a> {
+    hb: &'a Heartbeat,
+    every: Duration,
+    token: &'a CancellationToken,
+}
+
+impl Pulse<'_> {
+    /// Awaits `fut`, beating all along: for sleeps and for work made of
+    /// requests that each have their own timeout (a snapshot's pages).
+    /// `None` if cancelled first.
+    async fn wait<F: Future>(&self, fut: F) -> Option<F::Output> {
+        self.wait_within(fut, Duration::MAX).await
+    }
+
+    /// Awaits `fut`, beating only while it has taken at most `expected`:
+    /// a long-poll the server should have answered by then stops the beats,
+    /// and the watchdog takes over.
+    async fn wait_within<F: Future>(&self, fut: F, expected: Duration) -> Option<F::Output> {
+        let started = Instant::now();
+        let mut tick = interval(self.every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.token.cancelled() => return None,
+                out = &mut fut => return Some(out),
+                _ = tick.tick() => if started.elapsed() <= expected { self.hb.beat() },
+            }
         }
     }
 }
@@ -121,6 +132,11 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
     let config = &ctx.config;
     let mut backoff = Backoff::new(config);
     let expected = config.poll_timeout + config.poll_grace;
+    let pulse = Pulse {
+        hb: &hb,
+        every: config.heartbeat,
+        token: &token,
+    };
     loop {
         hb.beat();
         if token.is_cancelled() {
@@ -130,16 +146,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cache unreadable; poll loop waits");
-                if beating(
-                    sleep(config.backoff_max),
-                    &hb,
-                    config.heartbeat,
-                    expected,
-                    &token,
-                )
-                .await
-                .is_none()
-                {
+                if pulse.wait(sleep(config.backoff_max)).await.is_none() {
                     return;
                 }
                 continue;
@@ -147,25 +154,18 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
         };
         // Before the first snapshot there is nothing to poll from.
         let result = match cursor {
-            None => beating(
-                snapshot(&ctx, None),
-                &hb,
-                config.heartbeat,
-                expected,
-                &token,
-            )
-            .await
-            .map(|r| r.map(|_| None)),
-            Some(c) => beating(
-                ctx.api
-                    .poll(Some(c), config.poll_timeout, config.poll_grace),
-                &hb,
-                config.heartbeat,
-                expected,
-                &token,
-            )
-            .await
-            .map(|r| r.map(Some)),
+            None => pulse
+                .wait(snapshot(&ctx, None))
+                .await
+                .map(|r| r.map(|_| None)),
+            Some(c) => pulse
+                .wait_within(
+                    ctx.api
+                        .poll(Some(c), config.poll_timeout, config.poll_grace),
+                    expected,
+                )
+                .await
+                .map(|r| r.map(Some)),
         };
         let Some(result) = result else { return };
         match result {
@@ -181,20 +181,12 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 if resp.reset {
                     tracing::info!("server says reset: re-snapshot");
                     let polled = cursor;
-                    match beating(
-                        snapshot(&ctx, polled),
-                        &hb,
-                        config.heartbeat,
-                        expected,
-                        &token,
-                    )
-                    .await
-                    {
+                    match pulse.wait(snapshot(&ctx, polled)).await {
                         None => return,
                         Some(Err(ApiError::Unauthorized)) => return ctx.unauthorized(),
                         Some(Err(e)) => {
                             tracing::warn!(error = %e, "re-snapshot failed");
-                            if wait_retry(&ctx, &mut backoff, &hb, &token).await.is_none() {
+                            if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
                                 return;
                             }
                         }
@@ -204,7 +196,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 }
                 let Ok(next) = resp.cursor.parse::<Cursor>() else {
                     tracing::error!(cursor = %resp.cursor, "server sent a bad cursor");
-                    if wait_retry(&ctx, &mut backoff, &hb, &token).await.is_none() {
+                    if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
                         return;
                     }
                     continue;
@@ -233,10 +225,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 }
                 if let Some(ms) = resp.retry_after_ms {
                     let wait = plus_jitter(Duration::from_millis(ms), 0.2);
-                    if beating(sleep(wait), &hb, config.heartbeat, expected, &token)
-                        .await
-                        .is_none()
-                    {
+                    if pulse.wait(sleep(wait)).await.is_none() {
                         return;
                     }
                 }
@@ -244,7 +233,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             Err(ApiError::Unauthorized) => return ctx.unauthorized(),
             Err(e) => {
                 tracing::debug!(error = %e, failures = backoff.failures() + 1, "poll failed");
-                if wait_retry(&ctx, &mut backoff, &hb, &token).await.is_none() {
+                if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
                     return;
                 }
             }
@@ -264,32 +253,17 @@ fn went_live(ctx: &SessionCtx) {
 
 /// After a failure: reconnecting with backoff, or offline with a list
 /// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
-async fn wait_retry(
-    ctx: &Arc<SessionCtx>,
-    backoff: &mut Backoff,
-    hb: &Heartbeat,
-    token: &CancellationToken,
-) -> Option<()> {
-    let config = &ctx.config;
-    let expected = config.poll_timeout + config.poll_grace;
+async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
     match backoff.failed() {
         Retry::Reconnect(d) => {
             ctx.status.set(StatusState::Reconnecting);
-            beating(sleep(d), hb, config.heartbeat, expected, token).await
+            pulse.wait(sleep(d)).await
         }
         Retry::Offline(d) => {
             ctx.status.set(StatusState::Offline);
-            beating(sleep(d), hb, config.heartbeat, expected, token).await?;
+            pulse.wait(sleep(d)).await?;
             Telemetry::add(&ctx.telemetry.offline_refetches, 1);
-            match beating(
-                refetch_lists(ctx, None),
-                hb,
-                config.heartbeat,
-                expected,
-                token,
-            )
-            .await?
-            {
+            match pulse.wait(refetch_lists(ctx, None)).await? {
                 Ok(_) => tracing::debug!("offline: lists re-fetched"),
                 Err(ApiError::Unauthorized) => {
                     ctx.unauthorized();

@@ -395,8 +395,15 @@ fn post_json(path: &str, token: &str, body: &str) -> String {
 }
 
 impl Conn {
+    /// Connects from one of 64 loopback source addresses in turn, so ~20k
+    /// connections (plus the previous run's in TIME_WAIT) do not run out of
+    /// ephemeral ports on one source address.
     async fn connect(addr: SocketAddr) -> Result<Conn> {
-        let stream = TcpStream::connect(addr).await?;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let source = 2 + (NEXT.fetch_add(1, Relaxed) % 64) as u8;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from(([127, 0, 0, source], 0)))?;
+        let stream = socket.connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,

@@ -230,3 +230,43 @@ async fn twenty_writes_queued_offline_reach_the_server_once_after_a_restart() {
         assert!(!mine[0].pending_sync);
     }
 }
+
+#[tokio::test]
+async fn the_same_client_mutation_id_twice_makes_one_row() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = TestCore::signed_in(&server, dir.path(), ACCOUNTANT).await;
+    let p = first_property(&c.core);
+    let mut input = new_txn(&p, 777, "twice");
+    input.client_mutation_id = Some("retry-me".into());
+    let first = c.core.create_transaction(input.clone()).await.unwrap();
+    let second = c.core.create_transaction(input.clone()).await.unwrap();
+    assert_eq!(first.client_mutation_id, second.client_mutation_id);
+    let core = c.core.clone();
+    wait_until(
+        "the create to be confirmed",
+        Duration::from_secs(10),
+        || {
+            let core = core.clone();
+            async move { core.outbox().await.unwrap().is_empty() }
+        },
+    )
+    .await
+    .unwrap();
+    // Again after confirmation: the confirmed row.
+    let third = c.core.create_transaction(input).await.unwrap();
+    assert!(!third.id.starts_with("local-"));
+    let on_server = server
+        .http()
+        .login(OWNER)
+        .await
+        .unwrap()
+        .all()
+        .await
+        .unwrap();
+    let n = on_server
+        .iter()
+        .filter(|t| t.client_mutation_id.as_deref() == Some("retry-me"))
+        .count();
+    assert_eq!(n, 1);
+}

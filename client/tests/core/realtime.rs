@@ -108,7 +108,6 @@ async fn waiters_settle_at(server: &TestServer, n: u64) {
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn six_windows_share_one_long_poll_and_the_flag_rolls_back_to_six() {
     let server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -132,7 +131,6 @@ async fn six_windows_share_one_long_poll_and_the_flag_rolls_back_to_six() {
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn two_sessions_cost_two_long_polls() {
     let server = TestServer::spawn().await;
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -149,7 +147,6 @@ async fn two_sessions_cost_two_long_polls() {
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn a_burst_of_1000_events_reaches_every_window_exactly_and_aggregates_are_debounced() {
     let server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -270,7 +267,6 @@ async fn a_burst_of_1000_events_reaches_every_window_exactly_and_aggregates_are_
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn offline_polls_every_jitter_interval_and_comes_back_live_with_everything() {
     let mut server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -375,7 +371,6 @@ async fn quiet_core(server: &TestServer, dir: &std::path::Path, backoff: Duratio
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn optimistic_create_when_the_event_wins_the_race_shows_one_row() {
     let mut server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -457,7 +452,6 @@ async fn optimistic_create_when_the_event_wins_the_race_shows_one_row() {
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn optimistic_create_when_the_response_wins_the_race_shows_one_row() {
     let server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -509,7 +503,6 @@ async fn optimistic_create_when_the_response_wins_the_race_shows_one_row() {
 }
 
 #[tokio::test]
-#[ignore = "needs GET /v1/realtime/poll (branch hub), not yet on main"]
 async fn a_reset_from_the_server_re_snapshots_to_the_servers_rows() {
     let mut server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -574,4 +567,45 @@ async fn a_reset_from_the_server_re_snapshots_to_the_servers_rows() {
         .drain()
         .iter()
         .any(|e| matches!(e, ledgerline_client::CoreEvent::SyncProgress(p) if p.finished)));
+}
+
+#[tokio::test]
+async fn window_focus_refetches_only_stale_figures() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ledgerline_client::CoreConfig {
+        profit_loss_stale_live: Duration::from_millis(300),
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    live(&c.core).await;
+    let today = Utc::now().date_naive();
+    let range = ReportRange {
+        property_id: None,
+        from: today,
+        to: today,
+    };
+    c.core.watch_report(range.clone()).await.unwrap();
+    let fetched = c.core.reports().fetch_counts();
+    // Fresh: focus changes nothing.
+    c.core.window_focused().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(c.core.reports().fetch_counts(), fetched);
+    // Stale: focus refreshes every figure of the range once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.core.window_focused().unwrap();
+    let core = c.core.clone();
+    wait_until("the refresh", Duration::from_secs(10), || {
+        let now = core.reports().fetch_counts();
+        async move { (0..3).all(|k| now[k] == fetched[k] + 1) }
+    })
+    .await
+    .unwrap();
+    // A second window on the same range shares it; the last unwatch forgets it.
+    c.core.watch_report(range.clone()).await.unwrap();
+    c.core.unwatch_report(&range);
+    assert_eq!(c.core.reports().ranges(), vec![range.clone()]);
+    c.core.unwatch_report(&range);
+    assert!(c.core.reports().ranges().is_empty());
 }
