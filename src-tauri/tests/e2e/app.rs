@@ -141,6 +141,15 @@ impl App {
             driver: None,
             _dir: dir,
         };
+        let signs_in = app
+            .env
+            .iter()
+            .any(|(k, v)| k == "LEDGERLINE_EMAIL" && !v.is_empty());
+        if !signs_in {
+            // Nothing to wait for: the window shows the sign-in form.
+            app.start_driver().await?;
+            return Ok(app);
+        }
         app.start_app().await?;
         let s = app.s();
         until(
@@ -155,11 +164,7 @@ impl App {
     /// Starts tauri-driver and the app; waits for the first window to show
     /// a signed-in page (its status badge has a state).
     pub(crate) async fn start_app(&mut self) -> Result<()> {
-        let driver = Driver::start(&self.pre, &self.env).await?;
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let session = driver.session(&self.pre, &args).await?;
-        self.driver = Some(driver);
-        self.session = Some(session);
+        self.start_driver().await?;
         let s = self.s();
         until(
             "the first window signed in",
@@ -170,6 +175,16 @@ impl App {
             },
         )
         .await?;
+        Ok(())
+    }
+
+    /// Starts tauri-driver and the app, waiting for nothing in the app.
+    pub(crate) async fn start_driver(&mut self) -> Result<()> {
+        let driver = Driver::start(&self.pre, &self.env).await?;
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let session = driver.session(&self.pre, &args).await?;
+        self.driver = Some(driver);
+        self.session = Some(session);
         Ok(())
     }
 

@@ -579,6 +579,82 @@ async fn saved_window_positions_and_sizes_are_restored() -> Result<()> {
     app.quit().await
 }
 
+/// Signing in through the form (no credentials in the environment) keeps
+/// the session in the store file; signing out ends the long-poll and
+/// returns the window to the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_through_the_form_persists_the_session_and_sign_out_ends_it() -> Result<()> {
+    let pre = prereqs_or_skip!("signing_in_through_the_form");
+    let _one = ONE_AT_A_TIME.lock().await;
+    let no_env_sign_in = [
+        ("LEDGERLINE_SERVER", ""),
+        ("LEDGERLINE_EMAIL", ""),
+        ("LEDGERLINE_PASSWORD", ""),
+    ];
+    let mut app = App::launch(pre, &no_env_sign_in).await?;
+    let s = app.s();
+    let field = |id: &'static str| async move {
+        until(
+            &format!("the {id} field"),
+            Duration::from_secs(20),
+            || async { Ok(s.find(&format!("[data-testid=\"{id}\"]")).await.is_ok()) },
+        )
+        .await?;
+        s.find(&format!("[data-testid=\"{id}\"]")).await
+    };
+    let server_url = app.server.url.clone();
+    for (id, text) in [
+        ("signin-server", server_url.as_str()),
+        ("signin-email", OWNER),
+        ("signin-password", server::PASSWORD),
+    ] {
+        let el = field(id).await?;
+        s.clear(&el).await?;
+        s.send_keys(&el, text).await?;
+    }
+    let submit = field("signin-submit").await?;
+    let started = Instant::now();
+    s.click(&submit).await?;
+    until("Live after the form", Duration::from_secs(30), || async {
+        Ok(app
+            .view(&s.handles().await?[0], &[])
+            .await?
+            .state
+            .as_deref()
+            == Some("live"))
+    })
+    .await?;
+    figure!(
+        "signed in through the form: Live after {:?}",
+        started.elapsed()
+    );
+    app.until_waiters(1).await?;
+    let store: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(app.data_dir.join("ledgerline.json"))?)?;
+    ensure!(
+        store
+            .as_object()
+            .is_some_and(|o| o.keys().any(|k| k.contains("session"))),
+        "no session in the store file: {store}"
+    );
+
+    let sign_out = field("sign-out").await?;
+    s.click(&sign_out).await?;
+    field("signin-submit").await?;
+    app.until_waiters(0).await?;
+    let store_file = app.data_dir.join("ledgerline.json");
+    until(
+        "the session gone from the store",
+        Duration::from_secs(10),
+        || async {
+            let store: serde_json::Value = serde_json::from_slice(&std::fs::read(&store_file)?)?;
+            Ok(store.get("session").is_none())
+        },
+    )
+    .await?;
+    app.quit().await
+}
+
 // ---- helpers ------------------------------------------------------------------
 
 /// The URL of every open window.
