@@ -261,6 +261,30 @@ mod tests {
     }
 
     #[test]
+    fn menu_items_open_their_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _main) = app(dir.path());
+        for id in ["open:report:profit-loss", "open:main", "open:nowhere"] {
+            crate::menu::on_event(
+                app.handle(),
+                tauri::menu::MenuEvent {
+                    id: tauri::menu::MenuId::new(id),
+                },
+            );
+        }
+        let shell = app.state::<Shell>();
+        let targets: Vec<_> = shell
+            .open_windows()
+            .iter()
+            .map(|(label, target)| format!("{label}={target}"))
+            .collect();
+        assert_eq!(
+            targets,
+            ["main=main", "report-2=report:profit-loss", "main-3=main"]
+        );
+    }
+
+    #[test]
     fn windows_closing_while_the_app_quits_stay_in_the_layout() {
         let dir = tempfile::tempdir().unwrap();
         let (app, main) = app(dir.path());

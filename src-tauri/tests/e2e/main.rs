@@ -5,7 +5,20 @@
 //! Scenarios run one at a time: they share the D-Bus single-instance name
 //! and two cores. Each has its own server, database and data dir.
 //!
-//! Timing figures are printed (`[e2e] …`), not asserted tightly.
+//! Timing figures are printed (`[e2e] …`) and appended to
+//! `$LEDGERLINE_E2E_OUT/timings.txt`, not asserted tightly.
+//!
+//! | test | checklist item |
+//! |---|---|
+//! | `many_windows_share_one_long_poll_and_all_see_a_remote_write` | 1 (+ screenshots, `save_csv`, capability refusals) |
+//! | `a_burst_of_200_writes_lands_once_everywhere_and_kpis_catch_up` | 2 |
+//! | `offline_then_live_again_with_the_rows_written_meanwhile` | 3 |
+//! | `leader_disabled_runs_one_long_poll_per_window_and_stays_correct` | 4 |
+//! | `optimistic_add_in_one_window_shows_pending_then_real_in_another_never_twice` | 5 |
+//! | `a_second_launch_opens_a_window_in_the_running_app` | 6 (+ `--open` at first launch) |
+//! | `a_restart_opens_the_cached_data_in_the_saved_windows` | session + cache + layout kept across starts |
+//! | `saved_window_positions_and_sizes_are_restored` | layout geometry |
+//! | `signing_in_through_the_form_persists_the_session_and_sign_out_ends_it` | sign-in form, store, sign-out |
 
 mod app;
 mod driver;
