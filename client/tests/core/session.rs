@@ -132,9 +132,11 @@ async fn a_401_from_the_server_ends_the_session() {
         token,
         ..server.http()
     };
-    remote.logout().await.unwrap();
+    // Read the scope first: the logout ends the core's parked long-poll with
+    // a 401, which may end the session before the next line runs.
     let p = first_property(&c.core);
-    // The write is queued; sending it meets the 401.
+    remote.logout().await.unwrap();
+    // The write is queued; sending it (or the long-poll) meets the 401.
     let _ = c.core.create_transaction(new_txn(&p, 100, "doomed")).await;
     wait_until("the session to end", Duration::from_secs(10), || {
         let ended = c.core.session().is_none();
