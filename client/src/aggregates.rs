@@ -56,7 +56,7 @@ impl Kind {
         range.covers_property(property_id)
             && match self {
                 Kind::ProfitLoss => range.contains(date),
-                Kind::DailyApproval => date == range.to,
+                Kind::DailyApproval => date == range.approval_day(today),
                 Kind::TodayPending => date == today,
             }
     }
@@ -216,7 +216,8 @@ pub(crate) async fn fetch(
     let part = match kind {
         Kind::ProfitLoss => Part::ProfitLoss(ctx.api.profit_loss(range).await?),
         Kind::DailyApproval => {
-            Part::DailyApproval(ctx.api.daily_approval(range.to, property).await?)
+            let day = range.approval_day(Utc::now().date_naive());
+            Part::DailyApproval(ctx.api.daily_approval(day, property).await?)
         }
         Kind::TodayPending => Part::TodayPending(ctx.api.today_pending(property).await?),
     };
@@ -326,6 +327,11 @@ mod tests {
         assert!(Kind::ProfitLoss.affected_by(&p1_week, "p1", d("2026-11-25"), today));
         assert!(Kind::DailyApproval.affected_by(&p1_week, "p1", d("2026-11-27"), today));
         assert!(!Kind::DailyApproval.affected_by(&p1_week, "p1", d("2026-11-26"), today));
+        // A range holding today counts today's approvals, not its last day's.
+        assert!(Kind::DailyApproval.affected_by(&november, "p1", today, today));
+        assert!(!Kind::DailyApproval.affected_by(&november, "p1", d("2026-11-30"), today));
+        let october = range(None, "2026-10-01", "2026-10-31");
+        assert!(Kind::DailyApproval.affected_by(&october, "p1", d("2026-10-31"), today));
         assert!(Kind::TodayPending.affected_by(&november, "p3", today, today));
         assert!(!Kind::TodayPending.affected_by(&november, "p3", d("2026-11-26"), today));
     }

@@ -157,6 +157,17 @@ impl ReportRange {
         self.from <= date && date <= self.to
     }
 
+    /// The day whose approvals the range's daily-approval figure counts:
+    /// today while the range contains it (the usual "this month" view), else
+    /// the range's last day.
+    pub fn approval_day(&self, today: NaiveDate) -> NaiveDate {
+        if self.contains(today) {
+            today
+        } else {
+            self.to
+        }
+    }
+
     /// Whether an event of `property_id` may change this range's figures.
     pub fn covers_property(&self, property_id: &str) -> bool {
         self.property_id.as_deref().is_none_or(|p| p == property_id)
@@ -164,7 +175,8 @@ impl ReportRange {
 }
 
 /// The derived figures of one report range. The daily approval is of the
-/// range's `to` date; today-pending is of the server's today.
+/// range's [`ReportRange::approval_day`]; today-pending is of today (UTC, as
+/// the server counts it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aggregates {
     pub range: ReportRange,

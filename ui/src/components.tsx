@@ -142,12 +142,12 @@ export function Kpis(props: { data: Aggregates | null; error: CommandError | nul
         <Kpi testid="kpi-net" label="Net" value={pl?.net_minor} money={cur} tone={pl && pl.net_minor < 0 ? "neg" : "net"} />
       </div>
       <div className="kpi-group">
-        <div className="kpi-group-title">Pending today{tp ? ` (${tp.date})` : ""}</div>
+        <div className="kpi-group-title" title={tp ? `Pending transactions dated ${tp.date}` : undefined}>Pending today</div>
         <Kpi testid="kpi-today-pending-count" label="Count" value={tp?.count} />
         <Kpi testid="kpi-today-pending-amount" label="Amount" value={tp?.amount_minor} money={cur} />
       </div>
       <div className="kpi-group">
-        <div className="kpi-group-title">Approvals today{da ? ` (${da.date})` : ""}</div>
+        <div className="kpi-group-title">Approvals {da ? da.date : "today"}</div>
         <Kpi testid="kpi-daily-pending" label="Pending" value={da?.pending} />
         <Kpi testid="kpi-daily-approved" label="Approved" value={da?.approved} />
         <Kpi testid="kpi-daily-rejected" label="Rejected" value={da?.rejected} />
