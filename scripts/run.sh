@@ -32,6 +32,8 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+python3 "$ROOT/scripts/demo-rows.py" "http://$ADDR"
+
 if $has_display; then
   log "opening the desktop app as owner@demo.test"
   LEDGERLINE_SERVER="http://$ADDR" LEDGERLINE_EMAIL=owner@demo.test LEDGERLINE_PASSWORD=demo \
