@@ -69,7 +69,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub sessions: Option<std::path::PathBuf>,
     /// Connects in flight at once while opening waiters.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 32)]
     pub connect_concurrency: usize,
     /// Long-poll timeout asked for (Ledgerline `timeout_ms`).
     #[arg(long, default_value_t = 25_000)]

@@ -104,7 +104,7 @@ pub async fn run(plan: WaiterPlan, shared: Arc<Shared>, connect_limit: Arc<Semap
     let mut state = PollState::default();
     let mut counted = false;
     let mut last_seq = 0u64;
-    let mut backoff = Duration::from_millis(10);
+    let mut backoff = Duration::from_millis(50);
     loop {
         let request = plan
             .target
@@ -131,7 +131,7 @@ pub async fn run(plan: WaiterPlan, shared: Arc<Shared>, connect_limit: Arc<Semap
         let now = shared.now_ns();
         match plan.target.parse_poll(&response, &mut state) {
             Ok(out) => {
-                backoff = Duration::from_millis(10);
+                backoff = Duration::from_millis(50);
                 if !out.deliveries.is_empty() {
                     let mut fresh = Vec::with_capacity(out.deliveries.len());
                     for (seq, sent) in out.deliveries {
