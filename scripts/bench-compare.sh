@@ -142,6 +142,7 @@ http {
   access_log off;
   client_body_temp_path $TMP/nginx/body;
   nchan_message_buffer_length 1000;
+  nchan_shared_memory_size 512m;
   nchan_message_timeout 5m;
   server {
     listen 127.0.0.1:$NGINX_PORT backlog=4096;
