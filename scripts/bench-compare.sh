@@ -108,7 +108,7 @@ ORGS_NEEDED=$(( (MAX_COUNT + PER_ORG - 1) / PER_ORG ))
 LL_DB="$TMP/ledgerline.db"
 prepare_ledgerline() {
   log "seeding $ORGS_NEEDED Ledgerline orgs and minting their sessions"
-  "$SERVER_BIN" seed --orgs "$ORGS_NEEDED" --database-url "sqlite://$LL_DB?mode=rwc" >&2
+  RUST_LOG="warn,sqlx=error" "$SERVER_BIN" seed --orgs "$ORGS_NEEDED" --database-url "sqlite://$LL_DB?mode=rwc" >&2
   "$LOADGEN" mint-sessions --database-url "sqlite://$LL_DB" --orgs "$ORGS_NEEDED" \
     --out "$TMP/sessions.tsv" >&2
 }

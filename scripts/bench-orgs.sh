@@ -46,7 +46,7 @@ mkdir -p "$OUT_DIR"
 DB="$TMP/orgs.db"
 log "seeding $ORGS orgs (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 t0=$(date +%s.%N)
-"$SERVER_BIN" seed --orgs "$ORGS" --database-url "sqlite://$DB?mode=rwc" | tee "$TMP/seed.txt"
+RUST_LOG="warn,sqlx=error" "$SERVER_BIN" seed --orgs "$ORGS" --database-url "sqlite://$DB?mode=rwc" | tee "$TMP/seed.txt"
 t1=$(date +%s.%N)
 "$LOADGEN" mint-sessions --database-url "sqlite://$DB" --orgs "$ORGS" --tokens-per-org 1 \
   --out "$TMP/sessions.tsv"
