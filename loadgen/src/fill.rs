@@ -71,7 +71,10 @@ pub struct FillResult {
 }
 
 pub async fn run(args: FillArgs) -> anyhow::Result<FillResult> {
-    let orgs = Arc::new(read_sessions(&args.sessions, args.orgs.unwrap_or(usize::MAX))?);
+    let orgs = Arc::new(read_sessions(
+        &args.sessions,
+        args.orgs.unwrap_or(usize::MAX),
+    )?);
     let n = orgs.len();
     let metrics_url = format!("http://{}/metrics", args.server);
     let buffered = || async {

@@ -308,9 +308,11 @@ mod tests {
 
     #[test]
     fn not_modified_has_no_body_and_close_is_seen() {
-        let head = parse_head(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nConnection: close\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let head = parse_head(
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(head.body, BodyLen::Empty);
         assert!(head.close);
         let head = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();

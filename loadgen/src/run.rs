@@ -235,7 +235,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
     for i in 0..n {
         let org = Arc::clone(&orgs[i % n_orgs]);
         let token = (i / n_orgs) % org.tokens.len().max(1);
-        let source = (!args.source_ips.is_empty()).then(|| args.source_ips[i % args.source_ips.len()]);
+        let source =
+            (!args.source_ips.is_empty()).then(|| args.source_ips[i % args.source_ips.len()]);
         let plan = WaiterPlan {
             target: args.target,
             server: args.server,
@@ -300,7 +301,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = rss::rss_of(&args.server_pids)?;
         let delta = now.abs_diff(rss_parked) as f64;
-        calm = if delta < 0.002 * rss_parked as f64 { calm + 1 } else { 0 };
+        calm = if delta < 0.002 * rss_parked as f64 {
+            calm + 1
+        } else {
+            0
+        };
         rss_parked = now;
     }
     let rss_per_waiter = (rss_parked as f64 - rss_before as f64) / parked.max(1) as f64;
@@ -443,8 +448,12 @@ mod tests {
 
     #[test]
     fn metric_lines_in_both_formats() {
-        let prom = "# HELP x\nledgerline_realtime_waiters_total 9\nledgerline_realtime_waiters 1000\n";
-        assert_eq!(metric_value(prom, "ledgerline_realtime_waiters"), Some(1000.0));
+        let prom =
+            "# HELP x\nledgerline_realtime_waiters_total 9\nledgerline_realtime_waiters 1000\n";
+        assert_eq!(
+            metric_value(prom, "ledgerline_realtime_waiters"),
+            Some(1000.0)
+        );
         let nchan = "total published messages: 3\nsubscribers: 42\nredis pending commands: 0\n";
         assert_eq!(metric_value(nchan, "subscribers"), Some(42.0));
         assert_eq!(metric_value(nchan, "channels"), None);
@@ -455,7 +464,10 @@ mod tests {
         let orgs = parse_sessions("o1\tp1\tt1\tt2\n\no2\tp2\tt3\n", 10).unwrap();
         assert_eq!(orgs.len(), 2);
         assert_eq!(orgs[0].tokens, ["t1", "t2"]);
-        assert_eq!(parse_sessions("o1\tp1\tt1\no2\tp2\tt3\n", 1).unwrap().len(), 1);
+        assert_eq!(
+            parse_sessions("o1\tp1\tt1\no2\tp2\tt3\n", 1).unwrap().len(),
+            1
+        );
         assert!(parse_sessions("o1\tp1\n", 10).is_err());
     }
 }

@@ -88,7 +88,12 @@ pub async fn mint(args: &MintArgs) -> anyhow::Result<usize> {
             continue;
         }
         let token = new_token();
-        sessions.push((format!("bench-{}", new_token()), token_hash(&token), user_id, org_id));
+        sessions.push((
+            format!("bench-{}", new_token()),
+            token_hash(&token),
+            user_id,
+            org_id,
+        ));
         line.2.push(token);
     }
     let mut tx = pool.begin().await?;

@@ -136,7 +136,11 @@ impl Target {
                 let poll: LedgerlinePoll =
                     serde_json::from_slice(&resp.body).context("poll response JSON")?;
                 for e in poll.events {
-                    if let Some(t) = e.client_mutation_id.as_deref().and_then(sent_ns_of_mutation) {
+                    if let Some(t) = e
+                        .client_mutation_id
+                        .as_deref()
+                        .and_then(sent_ns_of_mutation)
+                    {
                         out.deliveries.push((e.seq, t));
                     }
                 }
@@ -162,7 +166,11 @@ impl Target {
             },
             Target::Pushpin => {
                 if resp.head.status != 200 {
-                    bail!("pushpin answered {}: {}", resp.head.status, lossy(&resp.body));
+                    bail!(
+                        "pushpin answered {}: {}",
+                        resp.head.status,
+                        lossy(&resp.body)
+                    );
                 }
                 // The hold's timeout answer is the backend's own body,
                 // `{"timeout":true}`, which has no seq.
@@ -288,7 +296,13 @@ mod tests {
         assert_eq!(out.deliveries, vec![(3, 5000)]);
         assert_eq!(state.cursor.as_deref(), Some("4"));
         assert!(Target::Ledgerline.parks(&state));
-        let req = Target::Ledgerline.subscribe(&"127.0.0.1:1".parse().unwrap(), &org(), "tok", &state, 25_000);
+        let req = Target::Ledgerline.subscribe(
+            &"127.0.0.1:1".parse().unwrap(),
+            &org(),
+            "tok",
+            &state,
+            25_000,
+        );
         let req = String::from_utf8(req).unwrap();
         assert!(req.starts_with("GET /v1/realtime/poll?cursor=4&timeout_ms=25000 HTTP/1.1\r\n"));
         assert!(req.contains("Authorization: Bearer tok\r\n"));
@@ -315,7 +329,10 @@ mod tests {
         assert_eq!(out.deliveries, vec![(1, 99)]);
         assert_eq!(state.etag.as_deref(), Some("0"));
         let out = Target::Nchan
-            .parse_poll(&resp("HTTP/1.1 408 Request Timeout\r\n\r\n", ""), &mut state)
+            .parse_poll(
+                &resp("HTTP/1.1 408 Request Timeout\r\n\r\n", ""),
+                &mut state,
+            )
             .unwrap();
         assert!(out.deliveries.is_empty());
         assert_eq!(state.etag.as_deref(), Some("0"));
@@ -335,7 +352,10 @@ mod tests {
     fn pushpin_timeout_body_is_not_a_delivery() {
         let mut state = PollState::default();
         let out = Target::Pushpin
-            .parse_poll(&resp("HTTP/1.1 200 OK\r\n\r\n", r#"{"timeout":true}"#), &mut state)
+            .parse_poll(
+                &resp("HTTP/1.1 200 OK\r\n\r\n", r#"{"timeout":true}"#),
+                &mut state,
+            )
             .unwrap();
         assert!(out.deliveries.is_empty());
     }

@@ -106,9 +106,9 @@ pub async fn run(plan: WaiterPlan, shared: Arc<Shared>, connect_limit: Arc<Semap
     let mut last_seq = 0u64;
     let mut backoff = Duration::from_millis(50);
     loop {
-        let request = plan
-            .target
-            .subscribe(&plan.server, &plan.org, token, &state, plan.timeout_ms);
+        let request =
+            plan.target
+                .subscribe(&plan.server, &plan.org, token, &state, plan.timeout_ms);
         let parks = plan.target.parks(&state);
         let result = async {
             conn.send(&request).await?;
@@ -144,11 +144,7 @@ pub async fn run(plan: WaiterPlan, shared: Arc<Shared>, connect_limit: Arc<Semap
                     }
                     shared.delivered.fetch_add(fresh.len() as u64, Relaxed);
                     shared.last_delivery_ns.fetch_max(now, Relaxed);
-                    shared
-                        .latencies
-                        .lock()
-                        .expect("not poisoned")
-                        .extend(fresh);
+                    shared.latencies.lock().expect("not poisoned").extend(fresh);
                 }
                 if out.reset {
                     shared.resets.fetch_add(1, Relaxed);
