@@ -7,7 +7,8 @@
 #   scripts/bench-orgs.sh                    # 1M orgs
 #   BENCH_ORGS=100000 BENCH_IDLE_EVICT_MS=60000 scripts/bench-orgs.sh
 #
-# Writes docs/bench/<date>-<arch>-<n>cpu-<cpu>-orgs.{json,md}.
+# Writes docs/bench/<date>-<arch>-<n>cpu-<cpu>-orgs.{json,md}. BENCH_PORT,
+# BENCH_SERVER_PRELOAD (an allocator .so for LD_PRELOAD), BENCH_NAME_SUFFIX.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +19,9 @@ ORGS="${BENCH_ORGS:-1000000}"
 IDLE_EVICT_MS="${BENCH_IDLE_EVICT_MS:-300000}"
 CONCURRENCY="${BENCH_CONCURRENCY:-32}"
 OUT_DIR="${BENCH_OUT:-$ROOT/docs/bench}"
-PORT=18788
+PORT="${BENCH_PORT:-18788}"
+# e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2: does freed buffer memory go back to the OS?
+PRELOAD="${BENCH_SERVER_PRELOAD:-}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -40,7 +43,7 @@ trap cleanup EXIT
 ARCH="$(uname -m)" NPROC="$(nproc)"
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 CPU_SLUG="$(echo "$CPU" | tr '[:upper:]' '[:lower:]' | sed 's/([^)]*)//g; s/[^a-z0-9]\+/-/g; s/^-//; s/-$//')"
-NAME="$(date -u +%Y-%m-%d)-$ARCH-${NPROC}cpu-$CPU_SLUG-orgs"
+NAME="$(date -u +%Y-%m-%d)-$ARCH-${NPROC}cpu-$CPU_SLUG-orgs${BENCH_NAME_SUFFIX:-}"
 mkdir -p "$OUT_DIR"
 
 DB="$TMP/orgs.db"
@@ -55,7 +58,7 @@ SEED_S=$(echo "$t1 - $t0" | bc) MINT_S=$(echo "$t2 - $t1" | bc)
 log "seed ${SEED_S}s, sessions ${MINT_S}s; database $(du -h "$DB" | cut -f1)"
 
 # The server gets core 0, the generator core 1, as in bench-compare.sh.
-taskset -c 0 "$SERVER_BIN" serve --addr "127.0.0.1:$PORT" --database-url "sqlite://$DB" \
+LD_PRELOAD="$PRELOAD" taskset -c 0 "$SERVER_BIN" serve --addr "127.0.0.1:$PORT" --database-url "sqlite://$DB" \
   --idle-evict-ms "$IDLE_EVICT_MS" > "$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break; sleep 0.1; done
@@ -71,7 +74,7 @@ taskset -c 1 "$LOADGEN" fill-orgs --server "127.0.0.1:$PORT" --server-pid "$SERV
   echo
   echo "Machine: $ARCH, $NPROC CPUs, $CPU. Server on core 0, generator on core 1."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other builds on the machine)."
-  echo "Idle eviction: ${IDLE_EVICT_MS} ms. Publish concurrency: $CONCURRENCY."
+  echo "Idle eviction: ${IDLE_EVICT_MS} ms. Publish concurrency: $CONCURRENCY. Allocator preload: ${PRELOAD:-none (glibc)}."
   echo
   echo "- seed: $(cat "$TMP/seed.txt")"
   echo "- sessions minted in ${MINT_S}s"
