@@ -27,8 +27,8 @@ pub struct Published {
     /// Accepted events per org (index into the org list).
     pub ok_per_org: Vec<u64>,
     pub failed: u64,
-    /// Request → response of each accepted publish, nanoseconds.
-    pub round_trips: Vec<u64>,
+    /// `(sent_ns, response_ns)` of each accepted publish.
+    pub round_trips: Vec<(u64, u64)>,
     pub first_send_ns: u64,
     pub last_send_ns: u64,
     /// Events that went out more than 10 ms after they were due.
@@ -82,7 +82,7 @@ pub async fn run(plan: PublishPlan, orgs: Arc<Vec<Arc<Org>>>, shared: Arc<Shared
                 let request = plan.target.publish(&plan.server, org, job.seq, sent);
                 match conn.request(&request).await {
                     Ok(resp) if plan.target.published_ok(resp.head.status) => {
-                        out.round_trips.push(shared.now_ns() - sent);
+                        out.round_trips.push((sent, shared.now_ns()));
                         ok[job.org].fetch_add(1, Relaxed);
                     }
                     Ok(resp) => {

@@ -103,6 +103,11 @@ pub struct RunResult {
     pub rss_after_publish_bytes: u64,
     pub latency: Summary,
     pub publish_round_trip: Summary,
+    /// Delivery − the publish request's response (clamped at 0): the part
+    /// of the latency after the publisher was told "accepted".
+    pub after_publish_response: Summary,
+    /// Deliveries read before their publish response was.
+    pub delivered_before_response: u64,
     pub published: u64,
     pub publish_failed: u64,
     pub publish_late: u64,
@@ -358,7 +363,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
         .load(Relaxed)
         .saturating_sub(published.first_send_ns)
         .max(1);
-    let latencies = std::mem::take(&mut *shared.latencies.lock().expect("not poisoned"));
+    let pairs = std::mem::take(&mut *shared.deliveries.lock().expect("not poisoned"));
+    let (latencies, after_response, before_response) =
+        split_latency(&pairs, &published.round_trips);
     let result = RunResult {
         target: args.target,
         waiters: n,
@@ -371,7 +378,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
         rss_per_waiter_bytes: rss_per_waiter,
         rss_after_publish_bytes: rss_after_publish,
         latency: summarize(latencies),
-        publish_round_trip: summarize(published.round_trips),
+        after_publish_response: summarize(after_response),
+        delivered_before_response: before_response,
+        publish_round_trip: summarize(
+            published
+                .round_trips
+                .iter()
+                .map(|(sent, resp)| resp - sent)
+                .collect(),
+        ),
         published: published.ok_per_org.iter().sum(),
         publish_failed: published.failed,
         publish_late: published.late,
@@ -404,10 +419,33 @@ pub async fn run(args: RunArgs) -> anyhow::Result<RunResult> {
     Ok(result)
 }
 
+/// Split `(sent, received)` deliveries into publish → delivery latencies and
+/// response → delivery latencies (clamped at 0, with the count of negative
+/// ones), using the publishes' `(sent, response)` times.
+pub fn split_latency(
+    deliveries: &[(u64, u64)],
+    publishes: &[(u64, u64)],
+) -> (Vec<u64>, Vec<u64>, u64) {
+    let responses: std::collections::HashMap<u64, u64> = publishes.iter().copied().collect();
+    let mut total = Vec::with_capacity(deliveries.len());
+    let mut after = Vec::with_capacity(deliveries.len());
+    let mut before = 0;
+    for &(sent, received) in deliveries {
+        total.push(received.saturating_sub(sent));
+        if let Some(&resp) = responses.get(&sent) {
+            if received < resp {
+                before += 1;
+            }
+            after.push(received.saturating_sub(resp));
+        }
+    }
+    (total, after, before)
+}
+
 /// The human-readable lines for one result.
 pub fn describe(r: &RunResult) -> String {
     format!(
-        "{:?}: {} waiters ({} parked) over {} orgs\n  RSS per idle waiter: {:.0} B ({:.1} → {:.1} MiB)\n  publish→delivery: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} samples)\n  publish round trip: p50 {:.0} µs, p99 {:.0} µs\n  published {} ({} failed, {} late >10ms), delivered {} of {} expected, lost {}, duplicates {}\n  deliveries/s {:.0}; errors {}, cap answers {}, resets {}{}\n  load average {} → {}",
+        "{:?}: {} waiters ({} parked) over {} orgs\n  RSS per idle waiter: {:.0} B ({:.1} → {:.1} MiB)\n  publish→delivery: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} samples)\n  publish round trip: p50 {:.0} µs, p99 {:.0} µs; publish response → delivery: p50 {:.0} µs, p99 {:.0} µs ({} delivered before the response)\n  published {} ({} failed, {} late >10ms), delivered {} of {} expected, lost {}, duplicates {}\n  deliveries/s {:.0}; errors {}, cap answers {}, resets {}{}\n  load average {} → {}",
         r.target,
         r.waiters,
         r.parked,
@@ -422,6 +460,9 @@ pub fn describe(r: &RunResult) -> String {
         r.latency.count,
         r.publish_round_trip.p50_us,
         r.publish_round_trip.p99_us,
+        r.after_publish_response.p50_us,
+        r.after_publish_response.p99_us,
+        r.delivered_before_response,
         r.published,
         r.publish_failed,
         r.publish_late,
@@ -457,6 +498,17 @@ mod tests {
         let nchan = "total published messages: 3\nsubscribers: 42\nredis pending commands: 0\n";
         assert_eq!(metric_value(nchan, "subscribers"), Some(42.0));
         assert_eq!(metric_value(nchan, "channels"), None);
+    }
+
+    #[test]
+    fn latency_splits_at_the_publish_response() {
+        // Sent at 100 (answered at 150) and 200 (answered at 260).
+        let publishes = [(100, 150), (200, 260)];
+        let deliveries = [(100, 160), (100, 140), (200, 300), (999, 1000)];
+        let (total, after, before) = split_latency(&deliveries, &publishes);
+        assert_eq!(total, [60, 40, 100, 1]);
+        assert_eq!(after, [10, 0, 40]);
+        assert_eq!(before, 1);
     }
 
     #[test]

@@ -31,9 +31,9 @@ pub struct Shared {
     pub cap_answers: AtomicU64,
     pub resets: AtomicU64,
     pub last_delivery_ns: AtomicU64,
-    /// Publish → delivery, nanoseconds. A std mutex: held for one push,
-    /// never across an `.await`.
-    pub latencies: Mutex<Vec<u64>>,
+    /// `(sent_ns, received_ns)` of every distinct delivery. A std mutex:
+    /// held for one extend, never across an `.await`.
+    pub deliveries: Mutex<Vec<(u64, u64)>>,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -48,7 +48,7 @@ impl Shared {
             cap_answers: AtomicU64::new(0),
             resets: AtomicU64::new(0),
             last_delivery_ns: AtomicU64::new(0),
-            latencies: Mutex::new(Vec::new()),
+            deliveries: Mutex::new(Vec::new()),
             last_error: Mutex::new(None),
         }
     }
@@ -139,12 +139,16 @@ pub async fn run(plan: WaiterPlan, shared: Arc<Shared>, connect_limit: Arc<Semap
                             shared.duplicates.fetch_add(1, Relaxed);
                         } else {
                             last_seq = seq;
-                            fresh.push(now.saturating_sub(sent));
+                            fresh.push((sent, now));
                         }
                     }
                     shared.delivered.fetch_add(fresh.len() as u64, Relaxed);
                     shared.last_delivery_ns.fetch_max(now, Relaxed);
-                    shared.latencies.lock().expect("not poisoned").extend(fresh);
+                    shared
+                        .deliveries
+                        .lock()
+                        .expect("not poisoned")
+                        .extend(fresh);
                 }
                 if out.reset {
                     shared.resets.fetch_add(1, Relaxed);

@@ -21,6 +21,11 @@ DEFINITIONS = """\
   whole poll response carrying it. One clock, one process.
 - **publish RTT**: the publish request's own round trip (for Ledgerline: parse,
   auth, insert + event + commit, hand to the hub, respond).
+- **after response**: delivery − the publish request's response, clamped at
+  0 (deliveries read before their publish response count as 0): the part of
+  the latency left once the publisher has been told "accepted". For
+  Ledgerline this excludes the SQLite write; it is the hub's wake-up, the
+  poll's JSON and the socket.
 - **deliveries/s**: distinct events received by all waiters / (last delivery −
   first publish).
 - **lost**: Σ over waiters of (events accepted for its org − distinct events it
@@ -34,6 +39,13 @@ def fmt_bytes(b):
 
 def fmt_us(us):
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def after(r):
+    a = r.get("after_publish_response")
+    if not a or not a.get("count"):
+        return "—"
+    return f"{fmt_us(a['p50_us'])} / {fmt_us(a['p99_us'])}"
 
 
 def main():
@@ -51,8 +63,8 @@ def main():
     rows.sort(key=lambda r: (r["waiters"], order.get(r["target"], 9)))
 
     head = ("| system | waiters | RSS / idle waiter | p50 | p99 | max | publish RTT p50 "
-            "| deliveries/s | lost | dup | errors |")
-    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| after response p50 / p99 | deliveries/s | lost | dup | errors |")
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     lines = [head, sep]
     for r in rows:
         lat = r["latency"]
@@ -61,6 +73,7 @@ def main():
             f"| {r['target']} | {waiters} | {fmt_bytes(r['rss_per_waiter_bytes'])} "
             f"| {fmt_us(lat['p50_us'])} | {fmt_us(lat['p99_us'])} | {fmt_us(lat['max_us'])} "
             f"| {fmt_us(r['publish_round_trip']['p50_us'])} "
+            f"| {after(r)} "
             f"| {r['deliveries_per_s']:,.0f} | {r['lost']} | {r['duplicates']} | {r['errors']} |"
         )
     table = "\n".join(lines)
