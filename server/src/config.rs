@@ -6,6 +6,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::realtime::HubConfig;
+
 /// `ledgerline-server`: the Ledgerline API server.
 #[derive(Debug, Parser)]
 #[command(name = "ledgerline-server", version, about)]
@@ -106,6 +108,19 @@ impl RealtimeConfig {
     pub fn event_retention(&self) -> Duration {
         Duration::from_millis(self.event_retention_ms)
     }
+
+    /// The realtime hub's configuration; the hub's own defaults for what
+    /// has no flag (the batch size).
+    pub fn hub(&self) -> HubConfig {
+        HubConfig {
+            buffer_capacity: self.buffer_capacity,
+            event_ttl: self.event_ttl(),
+            idle_evict: self.idle_evict(),
+            poll_timeout: self.poll_timeout(),
+            waiter_cap: self.waiter_cap,
+            ..HubConfig::default()
+        }
+    }
 }
 
 impl Default for RealtimeConfig {
@@ -143,6 +158,11 @@ mod tests {
         assert_eq!(args.realtime.poll_timeout_ms, d.poll_timeout_ms);
         assert_eq!(args.realtime.waiter_cap, d.waiter_cap);
         assert_eq!(args.realtime.event_retention_ms, d.event_retention_ms);
+    }
+
+    #[test]
+    fn realtime_defaults_are_the_hubs() {
+        assert_eq!(RealtimeConfig::default().hub(), HubConfig::default());
     }
 
     #[test]

@@ -13,14 +13,16 @@
 //!   demo data and bulk seeding — behind one [`store::Store`].
 //! - [`domain`]: newtypes parsed once at the edge (page cursors, tokens,
 //!   password hashes, transaction field rules).
-//! - [`metrics`]: counters and gauges, rendered as Prometheus text in one place.
+//! - [`metrics`]: the Prometheus text of `/metrics`, rendered in one place.
 //! - [`retention`]: the task that prunes the event log.
-//! - `realtime` (next): the hub — per-org buffers and long-polls.
+//! - [`realtime`]: the hub — per-org event buffers, the long-polls parked on
+//!   them, the property filter, and the [`realtime::EventLog`] the store implements.
 
 pub mod api;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod realtime;
 pub mod retention;
 pub mod state;
 pub mod store;
@@ -40,6 +42,10 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve on `listener` until `shutdown` is cancelled, then finish in-flight
 /// requests and stop the background tasks this server owns.
+///
+/// When `shutdown` fires the realtime hub stops first, answering every parked
+/// long-poll at once, so the graceful shutdown only waits for ordinary
+/// requests, not for poll timeouts.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -51,12 +57,23 @@ pub async fn run(
         state.config().event_retention(),
         tasks.clone(),
     );
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    let hub = state.clone();
+    let signal = async move {
+        shutdown.cancelled().await;
+        // Answers parked polls now; the tasks are awaited below.
+        drop(hub.shutdown());
+    };
+    // `into_make_service` turns the routes into services once. Handing
+    // `axum::serve` the `Router` itself rebuilds the route table for every
+    // connection (`Router::with_state` per accept): ~12 KiB more RSS per open
+    // connection, i.e. per parked long-poll (docs/longpoll-benchmark.md).
+    let served = axum::serve(listener, app(state.clone()).into_make_service())
+        .with_graceful_shutdown(signal)
         .await;
     tasks.cancel();
     if let Err(error) = retention.await {
         tracing::warn!(%error, "retention task ended abnormally");
     }
+    state.shutdown().await;
     served
 }

@@ -1,6 +1,8 @@
 //! The `ledgerline-server` binary: flags, tracing, store, bind, [`run`].
 //! Everything else is in the library.
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Parser;
 use ledgerline_server::{
@@ -20,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,

@@ -131,6 +131,9 @@ mod tests {
         assert_eq!(validate_amount(MAX_AMOUNT_MINOR), Ok(MAX_AMOUNT_MINOR));
         assert_eq!(validate_amount(0), Err(MoneyError::NotPositive));
         assert_eq!(validate_amount(-5), Err(MoneyError::NotPositive));
-        assert_eq!(validate_amount(MAX_AMOUNT_MINOR + 1), Err(MoneyError::TooLarge));
+        assert_eq!(
+            validate_amount(MAX_AMOUNT_MINOR + 1),
+            Err(MoneyError::TooLarge)
+        );
     }
 }

@@ -25,13 +25,17 @@ async fn set_status(
     status: TransactionStatus,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     principal.require_approver()?;
-    let (t, event) = state
-        .store()
-        .set_status(&principal.org_id, id, status, principal.visible())
+    let store = state.store().clone();
+    let (org_id, id) = (principal.org_id.clone(), id.to_owned());
+    let visible = principal.properties.clone();
+    let t = state
+        .commit(&principal.org_id, async move {
+            let (t, event) = store
+                .set_status(&org_id, &id, status, visible.as_deref())
+                .await?;
+            Ok((t, event.into_iter().collect()))
+        })
         .await?;
-    if let Some(event) = event {
-        state.published(&principal.org_id, &[event]);
-    }
     Ok(axum::Json(t))
 }
 

@@ -41,6 +41,10 @@ pub enum ApiError {
     /// Logged by [`error_shape`]; the client sees a generic message.
     #[error("internal error")]
     Internal(String),
+    /// A dependency (the event log) failed; retrying may work. The detail is
+    /// logged by [`error_shape`], never sent.
+    #[error("temporarily unavailable; retry shortly")]
+    Unavailable(String),
 }
 
 /// The detail of a 500, carried to [`error_shape`] for logging.
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 }
@@ -76,7 +81,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Internal(detail) = self {
+        if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = self {
             response.extensions_mut().insert(InternalDetail(detail));
         }
         response

@@ -1,6 +1,6 @@
 //! The HTTP surface: the router, and one module per resource. Handlers are
-//! thin — parse ([`extract`]), authorize ([`principal`]), call the store,
-//! map errors ([`error`]).
+//! thin — parse ([`extract`]), authorize ([`principal`]), call the store or
+//! the realtime hub, map errors ([`error`]).
 
 pub mod approvals;
 pub mod auth;
@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod ops;
 pub mod principal;
 pub mod properties;
+pub mod realtime;
 pub mod reports;
 pub mod transactions;
 
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/profit-loss", get(reports::profit_loss))
         .route("/v1/approvals/daily", get(approvals::daily))
         .route("/v1/approvals/today-pending", get(approvals::today_pending))
-        // The realtime hub adds `/v1/realtime/poll` here.
+        .route("/v1/realtime/poll", get(realtime::poll))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -6,7 +6,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{approvals, auth, ops, properties, reports, transactions};
+use super::{approvals, auth, ops, properties, realtime, reports, transactions};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use super::{approvals, auth, ops, properties, reports, transactions};
         approvals::daily,
         approvals::today_pending,
         reports::profit_loss,
+        realtime::poll,
         ops::healthz,
         ops::metrics,
     ),

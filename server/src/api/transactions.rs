@@ -1,7 +1,7 @@
 //! `/v1/transactions`: the keyset-paginated list, read one, create
 //! (idempotent on `client_mutation_id`), update (optimistic, on `version`)
-//! and delete. Each write hands its event to [`AppState::published`] after
-//! it committed.
+//! and delete. Each write runs through [`AppState::commit`], which publishes
+//! its event to the realtime hub right after it committed.
 
 use axum::{extract::State, http::StatusCode};
 use chrono::NaiveDate;
@@ -163,22 +163,26 @@ pub async fn create(
     Json(new): Json<NewTransaction>,
 ) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
     validate_new(&new).map_err(|e| ApiError::Validation(e.0))?;
+    let store = state.store().clone();
+    let Principal {
+        org_id,
+        user_id,
+        properties,
+        ..
+    } = principal;
+    let write_org = org_id.clone();
     let created = state
-        .store()
-        .create_transaction(
-            &principal.org_id,
-            &principal.user_id,
-            &new,
-            principal.visible(),
-        )
+        .commit(&org_id, async move {
+            let created = store
+                .create_transaction(&write_org, &user_id, &new, properties.as_deref())
+                .await?;
+            Ok(match created {
+                Created::New(t, event) => ((StatusCode::CREATED, t), vec![event]),
+                Created::Existing(t) => ((StatusCode::OK, t), Vec::new()),
+            })
+        })
         .await?;
-    Ok(match created {
-        Created::New(t, event) => {
-            state.published(&principal.org_id, &[event]);
-            (StatusCode::CREATED, axum::Json(t))
-        }
-        Created::Existing(t) => (StatusCode::OK, axum::Json(t)),
-    })
+    Ok((created.0, axum::Json(created.1)))
 }
 
 /// Change some fields of a transaction that is still at `version`.
@@ -202,11 +206,16 @@ pub async fn update(
     Json(patch): Json<TransactionPatch>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     validate_patch(&patch).map_err(|e| ApiError::Validation(e.0))?;
-    let (t, event) = state
-        .store()
-        .update_transaction(&principal.org_id, &id, &patch, principal.visible())
+    let store = state.store().clone();
+    let org_id = principal.org_id.clone();
+    let t = state
+        .commit(&org_id, async move {
+            let (t, event) = store
+                .update_transaction(&principal.org_id, &id, &patch, principal.visible())
+                .await?;
+            Ok((t, vec![event]))
+        })
         .await?;
-    state.published(&principal.org_id, &[event]);
     Ok(axum::Json(t))
 }
 
@@ -226,10 +235,15 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let event = state
-        .store()
-        .delete_transaction(&principal.org_id, &id, principal.visible())
+    let store = state.store().clone();
+    let org_id = principal.org_id.clone();
+    state
+        .commit(&org_id, async move {
+            let event = store
+                .delete_transaction(&principal.org_id, &id, principal.visible())
+                .await?;
+            Ok(((), vec![event]))
+        })
         .await?;
-    state.published(&principal.org_id, &[event]);
     Ok(StatusCode::NO_CONTENT)
 }

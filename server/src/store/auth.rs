@@ -171,8 +171,8 @@ impl Store {
         if visible.is_some_and(|v| !v.iter().any(|p| p == property_id)) {
             return Ok(false);
         }
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM properties WHERE id = $1 AND org_id = $2")
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM properties WHERE id = $1 AND org_id = $2")
                 .bind(property_id)
                 .bind(org_id)
                 .fetch_optional(&self.read)

@@ -29,7 +29,7 @@ impl Store {
             .map_err(|e| StoreError::Hash(e.to_string()))?
             .map_err(|e| StoreError::Hash(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM orgs LIMIT 1")
+        let any: Option<String> = sqlx::query_scalar("SELECT id FROM orgs LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
         if any.is_some() {

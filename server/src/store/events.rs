@@ -2,13 +2,18 @@
 //! its event inside its own database transaction: the org's `event_seq`
 //! counter is bumped with `UPDATE … RETURNING`, which also serializes writers
 //! of one org (a row lock on Postgres), so `seq` is gap-free. The realtime hub
-//! reads the log to back-fill cursors older than its memory buffer.
+//! reads the log to back-fill cursors older than its memory buffer, through
+//! the [`EventLog`] implementation at the end of this file.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledgerline_wire::{Event, EventRow, EventType};
 use sqlx::{Sqlite, Transaction as DbTx};
 
 use super::{Store, StoreError};
+use crate::realtime::{EventLog, LogError, LogFuture};
+
+/// Events deleted per statement when pruning.
+const PRUNE_BATCH: i64 = 10_000;
 
 /// What a write hands [`append`]; the seq and timestamp are assigned there.
 pub(crate) struct NewEvent {
@@ -101,12 +106,87 @@ impl Store {
         })
     }
 
-    /// Delete events created before `cutoff`; returns how many went.
+    /// Delete events created before `cutoff`; returns how many went. Works
+    /// in batches so writers are never held up for long.
+    #[tracing::instrument(skip_all, err)]
     pub async fn prune_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+        let mut pruned = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM events WHERE (org_id, seq) IN
+                     (SELECT org_id, seq FROM events WHERE created_at < $1 LIMIT $2)",
+            )
             .bind(cutoff.timestamp_millis())
+            .bind(PRUNE_BATCH)
             .execute(&self.write)
             .await?;
-        Ok(done.rows_affected())
+            pruned += done.rows_affected();
+            if done.rows_affected() < PRUNE_BATCH as u64 {
+                return Ok(pruned);
+            }
+        }
+    }
+}
+
+/// The hub reads the log through the same queries as everything else; the
+/// store's error becomes a [`LogError`] whose text is only ever logged.
+impl EventLog for Store {
+    fn events_after<'a>(
+        &'a self,
+        org_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> LogFuture<'a, Vec<Event>> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        Box::pin(async move {
+            Store::events_after(self, org_id, after_seq, limit)
+                .await
+                .map_err(LogError::new)
+        })
+    }
+
+    fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)> {
+        Box::pin(async move {
+            Store::event_bounds(self, org_id)
+                .await
+                .map_err(LogError::new)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn pruning_removes_every_old_event_across_batches_and_keeps_new_ones() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        sqlx::query(
+            "INSERT INTO orgs (id, name, created_at, event_seq) VALUES ('o', 'O', 0, 25005)",
+        )
+        .execute(&store.write)
+        .await
+        .unwrap();
+        let now = Utc::now().timestamp_millis();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25005)
+             INSERT INTO events (org_id, seq, property_id, kind, payload, created_at)
+             SELECT 'o', i, 'p', 'transaction.added', '{}', CASE WHEN i <= 25000 THEN 0 ELSE $1 END FROM n",
+        )
+        .bind(now)
+        .execute(&store.write)
+        .await
+        .unwrap();
+        let pruned = store
+            .prune_events(Utc::now() - TimeDelta::days(1))
+            .await
+            .unwrap();
+        assert_eq!(pruned, 25_000);
+        assert_eq!(
+            store.event_bounds("o").await.unwrap(),
+            (Some(25_001), 25_005)
+        );
     }
 }

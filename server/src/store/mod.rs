@@ -56,6 +56,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The task running a write was stopped (the runtime is shutting down).
+    #[error("the write was interrupted by shutdown")]
+    Interrupted,
     #[error("event encoding failed: {0}")]
     Json(#[from] serde_json::Error),
 }

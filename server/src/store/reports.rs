@@ -46,6 +46,18 @@ impl ReportScope<'_> {
     }
 }
 
+/// A sum past 64 bits is [`StoreError::Overflow`], not a database failure
+/// (SQLite: "integer overflow"; Postgres: "bigint out of range").
+fn sum_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let message = db.message();
+        if message.contains("integer overflow") || message.contains("out of range") {
+            return StoreError::Overflow;
+        }
+    }
+    e.into()
+}
+
 impl Store {
     pub async fn profit_loss(
         &self,
@@ -64,7 +76,11 @@ impl Store {
             .push_bind(date_text(from));
         q.push(" AND occurred_on <= ").push_bind(date_text(to));
         q.push(" GROUP BY occurred_on ORDER BY occurred_on");
-        let days: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(&self.read).await?;
+        let days: Vec<(String, i64, i64)> = q
+            .build_query_as()
+            .fetch_all(&self.read)
+            .await
+            .map_err(sum_error)?;
 
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT kind, category, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transactions",
@@ -77,8 +93,11 @@ impl Store {
             " GROUP BY kind, category
               ORDER BY CASE kind WHEN 'revenue' THEN 0 ELSE 1 END, category",
         );
-        let categories: Vec<(String, String, i64)> =
-            q.build_query_as().fetch_all(&self.read).await?;
+        let categories: Vec<(String, String, i64)> = q
+            .build_query_as()
+            .fetch_all(&self.read)
+            .await
+            .map_err(sum_error)?;
 
         let mut revenue_minor = 0i64;
         let mut expense_minor = 0i64;
@@ -138,8 +157,11 @@ impl Store {
         );
         scope.push_where(&mut q);
         q.push(" AND occurred_on = ").push_bind(date_text(date));
-        let (pending, approved, rejected, pending_amount_minor): (i64, i64, i64, i64) =
-            q.build_query_as().fetch_one(&self.read).await?;
+        let (pending, approved, rejected, pending_amount_minor): (i64, i64, i64, i64) = q
+            .build_query_as()
+            .fetch_one(&self.read)
+            .await
+            .map_err(sum_error)?;
         Ok(DailyApproval {
             date,
             pending,
@@ -161,6 +183,9 @@ impl Store {
         scope.push_where(&mut q);
         q.push(" AND status = 'pending' AND occurred_on = ")
             .push_bind(date_text(date));
-        Ok(q.build_query_as().fetch_one(&self.read).await?)
+        q.build_query_as()
+            .fetch_one(&self.read)
+            .await
+            .map_err(sum_error)
     }
 }

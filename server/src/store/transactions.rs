@@ -145,8 +145,8 @@ async fn check_property(
     if !in_scope(visible, property_id) {
         return Err(StoreError::NotFound);
     }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM properties WHERE id = $1 AND org_id = $2")
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM properties WHERE id = $1 AND org_id = $2")
             .bind(property_id)
             .bind(org_id)
             .fetch_optional(&mut **tx)
@@ -266,6 +266,7 @@ impl Store {
     /// Create a transaction, or return the one an earlier request with the
     /// same `client_mutation_id` created. Amount and currency are validated
     /// by the caller.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
     pub async fn create_transaction(
         &self,
         org_id: &str,
@@ -365,6 +366,7 @@ impl Store {
 
     /// Apply `patch` if the row is still at `patch.version`. Amount and
     /// currency are validated by the caller.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
     pub async fn update_transaction(
         &self,
         org_id: &str,
@@ -420,6 +422,7 @@ impl Store {
     }
 
     /// Delete a row; its event carries only the id.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
     pub async fn delete_transaction(
         &self,
         org_id: &str,
@@ -454,6 +457,7 @@ impl Store {
 
     /// Approve or reject. Setting the status a row already has changes
     /// nothing and records no event (`None`).
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
     pub async fn set_status(
         &self,
         org_id: &str,

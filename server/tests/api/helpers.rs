@@ -1,10 +1,12 @@
 //! `spawn_app()`: the real server on `127.0.0.1:0` over a fresh temporary
-//! SQLite file, with request helpers and test-only reads of the database.
+//! SQLite file, with request helpers, test-only reads of the database, and
+//! the realtime helpers: long-polls, `/metrics` gauges, restarts on the same
+//! database file, and condition waits with a deadline.
 
-use std::net::SocketAddr;
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use ledgerline_server::{run, AppState, RealtimeConfig, Store};
-use ledgerline_wire::{Event, LoginResponse, Transaction};
+use ledgerline_wire::{Event, LoginResponse, PollResponse, Transaction};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
@@ -12,12 +14,18 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) struct TestApp {
-    pub(crate) addr: SocketAddr,
-    pub(crate) client: reqwest::Client,
+/// How long a condition wait or a test poll may take before the test fails.
+/// Generous: it only bounds a hang, it is not a timing assertion.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
     /// A separate connection to the server's database file, for checking
     /// rows and events behind the API's back.
-    pub(crate) db: SqlitePool,
+    pub db: SqlitePool,
+    url: String,
+    config: RealtimeConfig,
     shutdown: CancellationToken,
     server: Option<JoinHandle<std::io::Result<()>>>,
     _dir: TempDir,
@@ -25,34 +33,52 @@ pub(crate) struct TestApp {
 
 /// A signed-in demo user.
 #[derive(Debug, Clone)]
-pub(crate) struct Session {
-    pub(crate) token: String,
-    pub(crate) user_id: String,
-    pub(crate) org_id: String,
-    pub(crate) properties: Vec<String>,
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub properties: Vec<String>,
 }
 
-pub(crate) async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(RealtimeConfig::default()).await
+}
+
+/// The server with these realtime settings.
+pub async fn spawn_app_with(config: RealtimeConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = Store::open(&url).await.expect("open store");
+    let (addr, shutdown, server) = start(&url, config.clone()).await;
+    let db = SqlitePool::connect(&url).await.expect("test connection");
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        url,
+        config,
+        shutdown,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+type Started = (
+    SocketAddr,
+    CancellationToken,
+    JoinHandle<std::io::Result<()>>,
+);
+
+async fn start(url: &str, config: RealtimeConfig) -> Started {
+    let store = Store::open(url).await.expect("open store");
     store.ensure_demo().await.expect("demo data");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let state = AppState::new(store, RealtimeConfig::default());
+    let state = AppState::new(store, config);
     let server = tokio::spawn(run(listener, state, shutdown.clone()));
-    let db = SqlitePool::connect(&url).await.expect("test connection");
-    TestApp {
-        addr,
-        client: reqwest::Client::new(),
-        db,
-        shutdown,
-        server: Some(server),
-        _dir: dir,
-    }
+    (addr, shutdown, server)
 }
 
 impl Drop for TestApp {
@@ -62,21 +88,21 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub(crate) fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
         self.client
             .request(method, self.url(path))
             .bearer_auth(token)
     }
 
-    pub(crate) async fn get(&self, path: &str, token: &str) -> Response {
+    pub async fn get(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path, token).send().await.unwrap()
     }
 
-    pub(crate) async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
         self.request(Method::POST, path, token)
             .json(body)
             .send()
@@ -84,7 +110,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub(crate) async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
         self.request(Method::PATCH, path, token)
             .json(body)
             .send()
@@ -92,21 +118,21 @@ impl TestApp {
             .unwrap()
     }
 
-    pub(crate) async fn post(&self, path: &str, token: &str) -> Response {
-        self.request(Method::POST, path, token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub(crate) async fn delete(&self, path: &str, token: &str) -> Response {
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
         self.request(Method::DELETE, path, token)
             .send()
             .await
             .unwrap()
     }
 
-    pub(crate) async fn login_response(&self, email: &str, password: &str) -> Response {
+    pub async fn post(&self, path: &str, token: &str) -> Response {
+        self.request(Method::POST, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_response(&self, email: &str, password: &str) -> Response {
         self.client
             .post(self.url("/v1/auth/login"))
             .json(&json!({"email": email, "password": password}))
@@ -116,7 +142,7 @@ impl TestApp {
     }
 
     /// Sign in as a demo user (password `demo`).
-    pub(crate) async fn login(&self, email: &str) -> Session {
+    pub async fn login(&self, email: &str) -> Session {
         let response = self.login_response(email, "demo").await;
         assert_eq!(response.status(), StatusCode::OK, "login {email}");
         let body: LoginResponse = response.json().await.unwrap();
@@ -129,7 +155,7 @@ impl TestApp {
     }
 
     /// Create a transaction as `who`; panics unless 201.
-    pub(crate) async fn create(&self, who: &Session, body: Value) -> Transaction {
+    pub async fn create(&self, who: &Session, body: Value) -> Transaction {
         let response = self.post_json("/v1/transactions", &who.token, &body).await;
         let status = response.status();
         let text = response.text().await.unwrap();
@@ -138,41 +164,55 @@ impl TestApp {
     }
 
     /// Stop the server and wait until it has.
-    pub(crate) async fn stop(mut self) {
+    pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
         self.shutdown.cancel();
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
     }
 
+    /// Stop the server and start a new one (new port, empty hub) on the same
+    /// database file, with `config`.
+    pub async fn restart_with(&mut self, config: RealtimeConfig) {
+        self.stop_server().await;
+        let (addr, shutdown, server) = start(&self.url, config.clone()).await;
+        self.addr = addr;
+        self.shutdown = shutdown;
+        self.server = Some(server);
+        self.config = config;
+    }
+
+    /// [`TestApp::restart_with`] the same settings.
+    pub async fn restart(&mut self) {
+        self.restart_with(self.config.clone()).await;
+    }
+
     /// Events of `org_id` as stored, ascending seq.
-    pub(crate) async fn events(&self, org_id: &str) -> Vec<Event> {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT seq, property_id, kind, payload FROM events WHERE org_id = $1 ORDER BY seq",
-        )
-        .bind(org_id)
-        .fetch_all(&self.db)
-        .await
-        .unwrap();
-        rows.into_iter()
-            .map(|(seq, property_id, kind, payload)| {
-                let event: Event = serde_json::from_str(&payload).unwrap();
-                assert_eq!(event.seq as i64, seq, "payload seq matches column");
-                assert_eq!(event.property_id, property_id);
-                assert_eq!(event.kind.as_str(), kind);
-                event
-            })
+    pub async fn events(&self, org_id: &str) -> Vec<Event> {
+        let payloads: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM events WHERE org_id = $1 ORDER BY seq")
+                .bind(org_id)
+                .fetch_all(&self.db)
+                .await
+                .unwrap();
+        payloads
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap())
             .collect()
     }
 
-    pub(crate) async fn event_count(&self) -> i64 {
+    pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM events")
             .fetch_one(&self.db)
             .await
             .unwrap()
     }
 
-    pub(crate) async fn transaction_count(&self) -> i64 {
+    pub async fn transaction_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM transactions")
             .fetch_one(&self.db)
             .await
@@ -180,7 +220,7 @@ impl TestApp {
     }
 
     /// The row as stored, as JSON (for before/after comparisons).
-    pub(crate) async fn stored_row(&self, id: &str) -> Option<Value> {
+    pub async fn stored_row(&self, id: &str) -> Option<Value> {
         let row: Option<(String, i64, String, String, i64, String)> = sqlx::query_as(
             "SELECT property_id, amount_minor, status, occurred_on, version, category
              FROM transactions WHERE id = $1",
@@ -193,10 +233,152 @@ impl TestApp {
             json!({"property_id": p, "amount_minor": a, "status": s, "occurred_on": d, "version": v, "category": c})
         })
     }
+
+    /// `GET /v1/realtime/poll` with a raw query string (`cursor=3&…`).
+    pub async fn poll_raw(&self, token: &str, query: &str) -> Response {
+        self.get(&format!("/v1/realtime/poll?{query}"), token).await
+    }
+
+    /// One long-poll that must answer 200.
+    pub fn poll(
+        &self,
+        who: &Session,
+        query: Poll<'_>,
+    ) -> impl Future<Output = PollResponse> + Send + 'static {
+        let request = self
+            .request(Method::GET, "/v1/realtime/poll", &who.token)
+            .query(&query.pairs());
+        async move {
+            let response = tokio::time::timeout(DEADLINE, request.send())
+                .await
+                .expect("poll answered before the deadline")
+                .unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert_eq!(status, StatusCode::OK, "poll: {text}");
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    /// The head cursor for `who` (a poll without a cursor).
+    pub async fn head(&self, who: &Session) -> u64 {
+        let r = self.poll(who, Poll::default()).await;
+        assert!(r.events.is_empty() && !r.reset);
+        r.cursor.parse().unwrap()
+    }
+
+    /// Long-polls from `cursor` until `count` events arrived; then one more
+    /// short poll must bring nothing. Returns the events and the last cursor.
+    pub async fn collect(
+        &self,
+        who: &Session,
+        mut cursor: u64,
+        property_id: Option<&str>,
+        count: usize,
+    ) -> (Vec<Event>, u64) {
+        let mut events = Vec::new();
+        let collecting = async {
+            while events.len() < count {
+                let q = Poll {
+                    cursor: Some(cursor),
+                    property_id,
+                    timeout_ms: Some(5_000),
+                };
+                let r = self.poll(who, q).await;
+                assert!(!r.reset, "no reset expected");
+                events.extend(r.events);
+                cursor = r.cursor.parse().unwrap();
+            }
+        };
+        tokio::time::timeout(DEADLINE, collecting)
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} events", events.len()));
+        let extra = Poll {
+            cursor: Some(cursor),
+            property_id,
+            timeout_ms: Some(100),
+        };
+        let r = self.poll(who, extra).await;
+        assert!(r.events.is_empty(), "more events than expected: {r:?}");
+        (events, r.cursor.parse().unwrap())
+    }
+
+    /// A sample of `/metrics` (no labels, or the full `name{labels}`).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits until the gauge `series` reads `value`.
+    pub async fn metric_reaches(&self, series: &str, value: f64) {
+        eventually(&format!("{series} == {value}"), || async {
+            self.metric(series).await == value
+        })
+        .await;
+    }
+}
+
+/// The query of one long-poll.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Poll<'a> {
+    pub cursor: Option<u64>,
+    pub property_id: Option<&'a str>,
+    pub timeout_ms: Option<u64>,
+}
+
+impl Poll<'_> {
+    /// A poll from `cursor`, waiting up to `timeout_ms`.
+    pub fn at(cursor: u64, timeout_ms: u64) -> Poll<'static> {
+        Poll {
+            cursor: Some(cursor),
+            property_id: None,
+            timeout_ms: Some(timeout_ms),
+        }
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(c) = self.cursor {
+            pairs.push(("cursor", c.to_string()));
+        }
+        if let Some(p) = self.property_id {
+            pairs.push(("property_id", p.to_owned()));
+        }
+        if let Some(t) = self.timeout_ms {
+            pairs.push(("timeout_ms", t.to_string()));
+        }
+        pairs
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds; fails the test after
+/// [`DEADLINE`].
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = tokio::time::Instant::now();
+    while !condition().await {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// A valid create body for `property_id`.
-pub(crate) fn new_tx(property_id: &str) -> Value {
+pub fn new_tx(property_id: &str) -> Value {
     json!({
         "kind": "revenue",
         "property_id": property_id,
@@ -211,7 +393,7 @@ pub(crate) fn new_tx(property_id: &str) -> Value {
 
 /// Assert `response` has `status` and the JSON error shape with `code`;
 /// returns the message.
-pub(crate) async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
     let got = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(got, status, "body: {text}");

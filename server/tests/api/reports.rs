@@ -275,3 +275,31 @@ async fn reports_of_an_empty_range_are_zero() {
     assert!(got.by_day.is_empty() && got.by_category.is_empty());
     assert_eq!(got.currency.as_str(), "USD");
 }
+
+#[tokio::test]
+async fn totals_past_64_bits_are_refused_not_a_500() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let a = app.create(&owner, new_tx(&owner.properties[0])).await;
+    let b = app.create(&owner, new_tx(&owner.properties[0])).await;
+    // Rows the API would refuse, written behind its back.
+    sqlx::query("UPDATE transactions SET amount_minor = $1 WHERE id IN ($2, $3)")
+        .bind(i64::MAX - 1)
+        .bind(&a.id)
+        .bind(&b.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    for path in [
+        "/v1/reports/profit-loss?from=2026-11-01&to=2026-11-30",
+        "/v1/approvals/daily?date=2026-11-20",
+    ] {
+        let response = app.get(path, &owner.token).await;
+        crate::helpers::assert_error(
+            response,
+            reqwest::StatusCode::BAD_REQUEST,
+            "validation_failed",
+        )
+        .await;
+    }
+}

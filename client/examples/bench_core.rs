@@ -1,0 +1,221 @@
+//! Benchmarks of the desktop core's hot paths, printing their figures:
+//!
+//! 1. rows applied per second into the SQLite cache, in 1000-event batches
+//!    (inserts and updates dated all over the year, then a burst of new rows
+//!    dated today);
+//! 2. event → subscriber latency inside the core (apply one poll answer in
+//!    its transaction, publish, received by each of 6 subscribers): p50/p99;
+//! 3. start with 200k cached rows → first page of rows (open the core,
+//!    resume the stored session, `list_rows` with the default page).
+//!
+//! `cargo run --release -p ledgerline-client --example bench_core`
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chrono::{Duration as Days, NaiveDate, Utc};
+use ledgerline_client::{
+    cache::Cache, session::StoredSession, telemetry::Telemetry, Core, CoreConfig, KvStore,
+    MemoryStore, NoopEmitter, RowQuery,
+};
+use ledgerline_wire::{
+    Currency, Event, EventRow, EventType, OrgInfo, PropertyInfo, Role, Transaction,
+    TransactionKind, TransactionStatus, UserInfo,
+};
+
+const ROWS: u64 = 100_000;
+const BATCH: u64 = 1_000;
+
+/// Row `i`, on one of `days` dates (330: spread over the year, every batch
+/// touches every index page; 1: a live burst of new rows for today).
+fn txn(i: u64, version: i64, days: u64) -> Transaction {
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::days((i % days) as i64);
+    let at = Utc::now();
+    Transaction {
+        id: format!("t{i:08}"),
+        kind: match i % 3 {
+            0 => TransactionKind::Expense,
+            _ => TransactionKind::Revenue,
+        },
+        property_id: format!("p{}", i % 5),
+        amount_minor: 1_000 + (i as i64 % 9_000),
+        currency: Currency::USD,
+        category: ["rooms", "food", "spa", "laundry"][(i % 4) as usize].to_owned(),
+        memo: format!("benchmark row {i}"),
+        occurred_on: day,
+        status: TransactionStatus::Pending,
+        version,
+        client_mutation_id: None,
+        created_by: "u1".into(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn event(seq: u64, kind: EventType, t: Transaction) -> Event {
+    Event {
+        seq,
+        kind,
+        property_id: t.property_id.clone(),
+        client_mutation_id: None,
+        affected_report_dates: vec![t.occurred_on],
+        row: EventRow::Transaction(Box::new(t)),
+        at: Utc::now(),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = CoreConfig::new(dir.path());
+    let cache = Cache::open(&config.cache_path, Arc::new(Telemetry::default())).await?;
+    // As in the core: WAL checkpoints run beside the apply path.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let checkpointer = cache.spawn_checkpointer(Duration::from_secs(1), stop.clone());
+
+    // 1. Apply throughput.
+    let mut seq = 0;
+    let mut apply = |first: u64, version: i64, kind: EventType, days: u64| {
+        let batches: Vec<Vec<Event>> = (0..ROWS / BATCH)
+            .map(|b| {
+                (0..BATCH)
+                    .map(|i| {
+                        seq += 1;
+                        event(seq, kind, txn(first + b * BATCH + i, version, days))
+                    })
+                    .collect()
+            })
+            .collect();
+        batches
+    };
+    let runs = [
+        (
+            "insert, dates spread over 330 days",
+            apply(0, 1, EventType::Added, 330),
+        ),
+        (
+            "update, dates spread over 330 days",
+            apply(0, 2, EventType::Updated, 330),
+        ),
+        (
+            "insert, all dated today (a live burst)",
+            apply(ROWS, 1, EventType::Added, 1),
+        ),
+    ];
+    for (name, batches) in runs {
+        let started = Instant::now();
+        for batch in &batches {
+            let cursor = batch.last().unwrap().seq;
+            cache.apply_events(batch, cursor).await?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "apply ({name}): {ROWS} rows in {BATCH}-event batches: {:.0} ms, {:.0} rows/s",
+            secs * 1e3,
+            ROWS as f64 / secs
+        );
+    }
+
+    // 2. Event → subscriber latency, 6 subscribers, one event per poll answer.
+    let subscribers = 6;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    for _ in 0..subscribers {
+        let mut sub = cache.subscribe().await?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = sub.batches.recv().await {
+                let _ = tx.send((batch.seq, Instant::now()));
+            }
+        });
+    }
+    let samples = 2_000;
+    let mut latencies = Vec::with_capacity(samples);
+    for i in 0..samples as u64 {
+        seq += 1;
+        let e = event(seq, EventType::Updated, txn(i, 3 + i as i64, 330));
+        let started = Instant::now();
+        cache.apply_events(std::slice::from_ref(&e), seq).await?;
+        let mut last = started;
+        for _ in 0..subscribers {
+            let (s, at) = rx.recv().await.expect("subscriber alive");
+            assert_eq!(s, seq);
+            last = last.max(at);
+        }
+        latencies.push((last - started).as_secs_f64() * 1e3);
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "event -> {subscribers} subscribers ({samples} single-event answers): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().unwrap()
+    );
+    stop.cancel();
+    checkpointer.await?;
+    cache.close().await;
+
+    // 3. Start with 100k cached rows → first page.
+    let store = Arc::new(MemoryStore::new());
+    let stored = StoredSession {
+        // Nothing listens here: the start must not wait for the network.
+        server_url: "http://127.0.0.1:9".into(),
+        token: "t".into(),
+        expires_at: Utc::now() + Days::days(1),
+        user: UserInfo {
+            id: "u1".into(),
+            name: "Bench".into(),
+            email: "bench@demo.test".into(),
+            role: Role::Owner,
+        },
+        org: OrgInfo {
+            id: "o1".into(),
+            name: "Bench".into(),
+        },
+        properties: (0..5)
+            .map(|p| PropertyInfo {
+                id: format!("p{p}"),
+                name: format!("P{p}"),
+            })
+            .collect(),
+    };
+    store.set("session", serde_json::to_value(&stored)?)?;
+    let started = Instant::now();
+    let core = Core::open(config.clone(), store, Arc::new(NoopEmitter)).await?;
+    let opened = started.elapsed();
+    let page = core.list_rows(RowQuery::default()).await?;
+    let first_page = started.elapsed();
+    assert_eq!(page.total, 2 * ROWS);
+    let filtered = Instant::now();
+    let p = core
+        .list_rows(RowQuery {
+            property_id: Some("p3".into()),
+            kind: Some(TransactionKind::Revenue),
+            from: NaiveDate::from_ymd_opt(2026, 3, 1),
+            to: NaiveDate::from_ymd_opt(2026, 9, 30),
+            limit: Some(100),
+            offset: Some(1_000),
+            ..RowQuery::default()
+        })
+        .await?;
+    println!(
+        "start with {} cached rows -> first page of {} rows (total {}): {:.1} ms (open + resume {:.1} ms)",
+        2 * ROWS,
+        page.rows.len(),
+        page.total,
+        first_page.as_secs_f64() * 1e3,
+        opened.as_secs_f64() * 1e3
+    );
+    println!(
+        "filtered page (property + kind + date range, offset 1000; total {}): {:.1} ms",
+        p.total,
+        filtered.elapsed().as_secs_f64() * 1e3
+    );
+    core.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! The derived aggregates (profit-loss, daily approval, today-pending) of
+//! the report ranges windows have open. [`Reports`] keeps the ref-counted
+//! set of watched ranges and their latest figures; [`run`] refreshes them
+//! from the server through a per-(range, aggregate) leading+trailing
+//! [`Debouncer`] with the `FIN_DERIVED_DEBOUNCE_MS` window, and only for
+//! ranges that the events' `affected_report_dates` intersect.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use chrono::{NaiveDate, Utc};
+use ledgerline_wire::{DailyApproval, Event, ProfitLoss, TodayPending};
+use tokio::{
+    sync::mpsc,
+    task::JoinSet,
+    time::{sleep_until, Instant},
+};
+
+use crate::{
+    debounce::Debouncer,
+    error::ApiError,
+    session::SessionCtx,
+    telemetry::Telemetry,
+    view::{Aggregates, ReportRange},
+};
+
+/// One of the three derived aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    ProfitLoss,
+    DailyApproval,
+    TodayPending,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::ProfitLoss, Kind::DailyApproval, Kind::TodayPending];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether a change on `date` of `property_id` may move this aggregate of `range`.
+    pub fn affected_by(
+        self,
+        range: &ReportRange,
+        property_id: &str,
+        date: NaiveDate,
+        today: NaiveDate,
+    ) -> bool {
+        range.covers_property(property_id)
+            && match self {
+                Kind::ProfitLoss => range.contains(date),
+                Kind::DailyApproval => date == range.to,
+                Kind::TodayPending => date == today,
+            }
+    }
+}
+
+/// What the refresher is told.
+#[derive(Debug, Clone)]
+pub(crate) enum Msg {
+    /// Events were applied: (property, affected dates) of each.
+    Changed(Vec<(String, Vec<NaiveDate>)>),
+    /// Everything may have changed (snapshot, back online).
+    RefreshAll,
+    /// A window came into focus and these figures are stale.
+    Refresh(ReportRange, Kind),
+}
+
+impl Msg {
+    pub(crate) fn changed(events: &[&Event]) -> Msg {
+        Msg::Changed(
+            events
+                .iter()
+                .map(|e| (e.property_id.clone(), e.affected_report_dates.clone()))
+                .collect(),
+        )
+    }
+}
+
+enum Part {
+    ProfitLoss(ProfitLoss),
+    DailyApproval(DailyApproval),
+    TodayPending(TodayPending),
+}
+
+#[derive(Debug)]
+struct Watched {
+    count: usize,
+    latest: Aggregates,
+    /// The generation of the fetch each part came from (a slow older fetch
+    /// never overwrites a newer one), and when.
+    generation: [u64; 3],
+    fetched: [Option<Instant>; 3],
+}
+
+/// The watched ranges (ref-counted) and their latest figures.
+#[derive(Debug, Default)]
+pub struct Reports {
+    // A std Mutex: map operations only, never held across `.await`.
+    watched: Mutex<BTreeMap<ReportRange, Watched>>,
+    generation: AtomicU64,
+    fetches: [AtomicU64; 3],
+    /// When each aggregate was last fetched by the refresher (any range).
+    last_fetch: Mutex<[Option<Instant>; 3]>,
+}
+
+impl Reports {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ReportRange, Watched>> {
+        self.watched.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One more window watches `range`.
+    pub fn watch(&self, range: &ReportRange) {
+        self.lock()
+            .entry(range.clone())
+            .or_insert_with(|| Watched {
+                count: 0,
+                latest: Aggregates {
+                    range: range.clone(),
+                    profit_loss: None,
+                    daily_approval: None,
+                    today_pending: None,
+                    fetched_at: Utc::now(),
+                },
+                generation: [0; 3],
+                fetched: [None; 3],
+            })
+            .count += 1;
+    }
+
+    /// One window fewer; the range is forgotten at zero.
+    pub fn unwatch(&self, range: &ReportRange) {
+        let mut watched = self.lock();
+        if let Some(w) = watched.get_mut(range) {
+            w.count = w.count.saturating_sub(1);
+            if w.count == 0 {
+                watched.remove(range);
+            }
+        }
+    }
+
+    pub fn ranges(&self) -> Vec<ReportRange> {
+        self.lock().keys().cloned().collect()
+    }
+
+    pub fn latest(&self, range: &ReportRange) -> Option<Aggregates> {
+        self.lock().get(range).map(|w| w.latest.clone())
+    }
+
+    /// The aggregates of `range` older than `stale` (or never fetched).
+    pub fn stale(&self, range: &ReportRange, stale: Duration) -> Vec<Kind> {
+        let now = Instant::now();
+        let watched = self.lock();
+        let Some(w) = watched.get(range) else {
+            return Vec::new();
+        };
+        Kind::ALL
+            .into_iter()
+            .filter(|k| w.fetched[k.index()].is_none_or(|at| now - at >= stale))
+            .collect()
+    }
+
+    /// Fetches of each aggregate so far (profit-loss, daily, today-pending).
+    pub fn fetch_counts(&self) -> [u64; 3] {
+        [0, 1, 2].map(|i| self.fetches[i].load(Relaxed))
+    }
+
+    /// When each aggregate was last fetched (profit-loss, daily, today-pending).
+    pub fn last_fetches(&self) -> [Option<Instant>; 3] {
+        *self.last_fetch.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store(&self, range: &ReportRange, generation: u64, part: Part) -> Option<Aggregates> {
+        let mut watched = self.lock();
+        let w = watched.get_mut(range)?;
+        let kind = match &part {
+            Part::ProfitLoss(_) => Kind::ProfitLoss,
+            Part::DailyApproval(_) => Kind::DailyApproval,
+            Part::TodayPending(_) => Kind::TodayPending,
+        };
+        if w.generation[kind.index()] > generation {
+            return None;
+        }
+        w.generation[kind.index()] = generation;
+        w.fetched[kind.index()] = Some(Instant::now());
+        match part {
+            Part::ProfitLoss(p) => w.latest.profit_loss = Some(p),
+            Part::DailyApproval(d) => w.latest.daily_approval = Some(d),
+            Part::TodayPending(t) => w.latest.today_pending = Some(t),
+        }
+        w.latest.fetched_at = Utc::now();
+        Some(w.latest.clone())
+    }
+}
+
+/// Fetches one aggregate of `range`, stores it, and emits the range's figures.
+pub(crate) async fn fetch(
+    ctx: &SessionCtx,
+    range: &ReportRange,
+    kind: Kind,
+) -> Result<(), ApiError> {
+    let reports = &ctx.reports;
+    let generation = reports.generation.fetch_add(1, Relaxed) + 1;
+    Telemetry::add(&ctx.telemetry.aggregate_fetches, 1);
+    reports.fetches[kind.index()].fetch_add(1, Relaxed);
+    reports.last_fetch.lock().unwrap_or_else(|p| p.into_inner())[kind.index()] =
+        Some(Instant::now());
+    let property = range.property_id.as_deref();
+    let part = match kind {
+        Kind::ProfitLoss => Part::ProfitLoss(ctx.api.profit_loss(range).await?),
+        Kind::DailyApproval => {
+            Part::DailyApproval(ctx.api.daily_approval(range.to, property).await?)
+        }
+        Kind::TodayPending => Part::TodayPending(ctx.api.today_pending(property).await?),
+    };
+    if let Some(aggregates) = reports.store(range, generation, part) {
+        ctx.emitter.aggregates(aggregates);
+    }
+    Ok(())
+}
+
+/// Fetches all three aggregates of `range` at once (a window opening it).
+pub(crate) async fn fetch_all(ctx: &SessionCtx, range: &ReportRange) -> Result<(), ApiError> {
+    let (a, b, c) = tokio::join!(
+        fetch(ctx, range, Kind::ProfitLoss),
+        fetch(ctx, range, Kind::DailyApproval),
+        fetch(ctx, range, Kind::TodayPending)
+    );
+    a.and(b).and(c)
+}
+
+/// The refresher of one session.
+pub(crate) async fn run(ctx: Arc<SessionCtx>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut debouncer: Debouncer<(ReportRange, Kind)> = Debouncer::new();
+    let mut inflight = JoinSet::new();
+    let fire = |inflight: &mut JoinSet<()>, key: (ReportRange, Kind)| {
+        Telemetry::add(&ctx.telemetry.derived_debounce_fired, 1);
+        let ctx = ctx.clone();
+        inflight.spawn(async move {
+            match fetch(&ctx, &key.0, key.1).await {
+                Ok(()) => {}
+                Err(ApiError::Unauthorized) => ctx.unauthorized(),
+                Err(e) => tracing::debug!(error = %e, range = ?key.0, kind = ?key.1, "aggregate fetch failed"),
+            }
+        });
+    };
+    loop {
+        let deadline = debouncer.next_deadline();
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                let window = Duration::from_millis(ctx.flags.derived_debounce_ms());
+                let now = Instant::now();
+                let today = Utc::now().date_naive();
+                let ranges = ctx.reports.ranges();
+                let mut hits = Vec::new();
+                match msg {
+                    Msg::Changed(changes) => {
+                        for range in &ranges {
+                            for kind in Kind::ALL {
+                                let hit = changes.iter().any(|(property, dates)| {
+                                    dates.iter().any(|d| kind.affected_by(range, property, *d, today))
+                                });
+                                if hit {
+                                    hits.push((range.clone(), kind));
+                                }
+                            }
+                        }
+                    }
+                    Msg::RefreshAll => {
+                        for range in &ranges {
+                            hits.extend(Kind::ALL.map(|k| (range.clone(), k)));
+                        }
+                    }
+                    Msg::Refresh(range, kind) => hits.push((range, kind)),
+                }
+                for key in hits {
+                    if debouncer.hit(key.clone(), now, window) {
+                        fire(&mut inflight, key);
+                    }
+                }
+            }
+            _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                let watched = ctx.reports.ranges();
+                for key in debouncer.due(Instant::now()) {
+                    if watched.contains(&key.0) {
+                        fire(&mut inflight, key);
+                    }
+                }
+            }
+            Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+        }
+    }
+    inflight.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(property: Option<&str>, from: &str, to: &str) -> ReportRange {
+        ReportRange {
+            property_id: property.map(str::to_owned),
+            from: from.parse().unwrap(),
+            to: to.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn only_intersecting_ranges_and_matching_properties_are_affected() {
+        let today: NaiveDate = "2026-11-27".parse().unwrap();
+        let november = range(None, "2026-11-01", "2026-11-30");
+        let p1_week = range(Some("p1"), "2026-11-21", "2026-11-27");
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert!(Kind::ProfitLoss.affected_by(&november, "p2", d("2026-11-03"), today));
+        assert!(!Kind::ProfitLoss.affected_by(&november, "p2", d("2026-10-31"), today));
+        assert!(!Kind::ProfitLoss.affected_by(&p1_week, "p2", d("2026-11-25"), today));
+        assert!(Kind::ProfitLoss.affected_by(&p1_week, "p1", d("2026-11-25"), today));
+        assert!(Kind::DailyApproval.affected_by(&p1_week, "p1", d("2026-11-27"), today));
+        assert!(!Kind::DailyApproval.affected_by(&p1_week, "p1", d("2026-11-26"), today));
+        assert!(Kind::TodayPending.affected_by(&november, "p3", today, today));
+        assert!(!Kind::TodayPending.affected_by(&november, "p3", d("2026-11-26"), today));
+    }
+
+    #[test]
+    fn watching_is_ref_counted() {
+        let reports = Reports::default();
+        let r = range(None, "2026-11-01", "2026-11-30");
+        reports.watch(&r);
+        reports.watch(&r);
+        reports.unwatch(&r);
+        assert_eq!(reports.ranges(), vec![r.clone()]);
+        reports.unwatch(&r);
+        assert!(reports.ranges().is_empty());
+        assert!(reports.latest(&r).is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! The server's HTTP API as the core calls it (`shared/spec/api.md`): one
+//! method per endpoint, errors sorted into [`ApiError`] once, here.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use ledgerline_wire::{
+    DailyApproval, ErrorBody, LoginRequest, LoginResponse, NewTransaction, PollResponse,
+    ProfitLoss, TodayPending, Transaction, TransactionPage, TransactionPatch,
+};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::{error::ApiError, view::ReportRange};
+
+/// A client of one server, with or without a bearer token. Cheap to clone
+/// (reqwest's client is an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    timeout: Duration,
+}
+
+impl Api {
+    pub fn new(http: reqwest::Client, server_url: &str, timeout: Duration) -> Api {
+        Api {
+            http,
+            base: server_url.trim_end_matches('/').to_owned(),
+            token: None,
+            timeout,
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub fn server_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .timeout(self.timeout);
+        if let Some(token) = &self.token {
+            rb = rb.bearer_auth(token);
+        }
+        rb
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, ApiError> {
+        let body = LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        json(self.request(Method::POST, "/v1/auth/login").json(&body)).await
+    }
+
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        empty(self.request(Method::POST, "/v1/auth/logout")).await
+    }
+
+    /// One long-poll. `cursor: None` asks for the head, answered at once.
+    pub async fn poll(
+        &self,
+        cursor: Option<u64>,
+        wait: Duration,
+        grace: Duration,
+    ) -> Result<PollResponse, ApiError> {
+        let mut query = vec![("timeout_ms", wait.as_millis().to_string())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_string()));
+        }
+        let rb = self
+            .request(Method::GET, "/v1/realtime/poll")
+            .query(&query)
+            .timeout(wait + grace);
+        json(rb).await
+    }
+
+    pub async fn list_transactions(
+        &self,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<TransactionPage, ApiError> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(a) = after {
+            query.push(("after", a.to_owned()));
+        }
+        json(self.request(Method::GET, "/v1/transactions").query(&query)).await
+    }
+
+    pub async fn create(&self, body: &NewTransaction) -> Result<Transaction, ApiError> {
+        json(self.request(Method::POST, "/v1/transactions").json(body)).await
+    }
+
+    pub async fn update(
+        &self,
+        id: &str,
+        patch: &TransactionPatch,
+    ) -> Result<Transaction, ApiError> {
+        json(
+            self.request(Method::PATCH, &format!("/v1/transactions/{id}"))
+                .json(patch),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
+        empty(self.request(Method::DELETE, &format!("/v1/transactions/{id}"))).await
+    }
+
+    pub async fn approve(&self, id: &str) -> Result<Transaction, ApiError> {
+        json(self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))).await
+    }
+
+    pub async fn reject(&self, id: &str) -> Result<Transaction, ApiError> {
+        json(self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))).await
+    }
+
+    pub async fn profit_loss(&self, range: &ReportRange) -> Result<ProfitLoss, ApiError> {
+        let mut query = vec![
+            ("from", range.from.to_string()),
+            ("to", range.to.to_string()),
+        ];
+        if let Some(p) = &range.property_id {
+            query.push(("property_id", p.clone()));
+        }
+        json(
+            self.request(Method::GET, "/v1/reports/profit-loss")
+                .query(&query),
+        )
+        .await
+    }
+
+    pub async fn daily_approval(
+        &self,
+        date: NaiveDate,
+        property_id: Option<&str>,
+    ) -> Result<DailyApproval, ApiError> {
+        let mut query = vec![("date", date.to_string())];
+        if let Some(p) = property_id {
+            query.push(("property_id", p.to_owned()));
+        }
+        json(
+            self.request(Method::GET, "/v1/approvals/daily")
+                .query(&query),
+        )
+        .await
+    }
+
+    pub async fn today_pending(&self, property_id: Option<&str>) -> Result<TodayPending, ApiError> {
+        let mut rb = self.request(Method::GET, "/v1/approvals/today-pending");
+        if let Some(p) = property_id {
+            rb = rb.query(&[("property_id", p)]);
+        }
+        json(rb).await
+    }
+}
+
+async fn send(rb: RequestBuilder) -> Result<reqwest::Response, ApiError> {
+    let resp = rb
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body: Option<ErrorBody> = resp.json().await.ok();
+    let (code, message) = body
+        .map(|b| (b.error.code, b.error.message))
+        .unwrap_or_else(|| (String::new(), status.to_string()));
+    Err(match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::CONFLICT => ApiError::Conflict(message),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => ApiError::Network(message),
+        s if s.is_server_error() => ApiError::Network(format!("{s}: {message}")),
+        s => ApiError::Rejected {
+            status: s.as_u16(),
+            code,
+            message,
+        },
+    })
+}
+
+async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T, ApiError> {
+    let resp = send(rb).await?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn empty(rb: RequestBuilder) -> Result<(), ApiError> {
+    send(rb).await.map(drop)
+}

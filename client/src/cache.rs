@@ -1,0 +1,868 @@
+//! The local SQLite cache (WAL, `synchronous=NORMAL`) in the app's data
+//! directory: the rows windows list, the event `seq` they are at, and (in
+//! the same file, see [`crate::outbox`]) the writes not yet confirmed.
+//!
+//! Every change goes through one writer lock and one transaction, and is
+//! published to the subscribers ([`Hub`]) after its commit while the lock is
+//! still held — so batches reach windows in exactly the order they were
+//! applied, each stamped with the `seq` the cache is at after it.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledgerline_wire::{Event, EventRow, Transaction, TransactionKind, TransactionStatus};
+use sqlx::{
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
+    QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::{
+    fanout::{Hub, Subscription},
+    telemetry::Telemetry,
+    view::{Patch, PatchBatch, Row, RowPage, RowQuery, Subscribed},
+};
+
+/// Rows per multi-row statement: 16 columns × 500 = 8000 bind parameters,
+/// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
+const CHUNK: usize = 500;
+/// A re-snapshot that changes more rows than this is not sent as patches;
+/// windows re-read their lists on `sync_progress { finished: true }`.
+pub const SNAPSHOT_PATCH_LIMIT: usize = 10_000;
+pub const DEFAULT_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 5_000;
+
+const COLS: &str = "id, kind, property_id, amount_minor, currency, category, memo, occurred_on, \
+    status, version, client_mutation_id, created_by, created_at, updated_at, pending_sync, sync_error";
+
+const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
+    property_id = excluded.property_id, amount_minor = excluded.amount_minor, \
+    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
+    occurred_on = excluded.occurred_on, status = excluded.status, version = excluded.version, \
+    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
+    created_at = excluded.created_at, updated_at = excluded.updated_at, \
+    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
+    WHERE excluded.version > rows.version RETURNING id";
+
+/// The cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    /// Reads (lists, the outbox's head, the seq).
+    pool: SqlitePool,
+    /// Writes: one connection.
+    writer_pool: SqlitePool,
+    /// The one writer. A tokio Mutex: it is held across the transaction's awaits.
+    writer: Arc<Mutex<()>>,
+    hub: Hub,
+    telemetry: Arc<Telemetry>,
+}
+
+/// An open write transaction holding the writer lock.
+pub(crate) struct Write {
+    pub(crate) tx: sqlx::Transaction<'static, Sqlite>,
+    _writer: OwnedMutexGuard<()>,
+}
+
+/// What applying a poll response did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The seq the cache was at before: events above it were new.
+    pub from_seq: u64,
+    /// The seq it is at now.
+    pub seq: u64,
+    /// How many events were new (not applied before).
+    pub fresh: usize,
+    /// What was published (None when nothing changed).
+    pub batch: Option<PatchBatch>,
+}
+
+impl Cache {
+    /// Opens (creating if missing) and migrates the cache at `path`.
+    pub async fn open(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, sqlx::Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000")
+            // Checkpoints (the only fsyncs under synchronous=NORMAL) run in
+            // the background (`spawn_checkpointer`), not in a commit on the
+            // hot path; this is only the safety net if nobody runs one.
+            .pragma("wal_autocheckpoint", "20000")
+            // Reads of pages map the file instead of copying it in.
+            .pragma("mmap_size", "268435456")
+            .statement_cache_capacity(256);
+        // One connection for every write: its page cache stays warm (a
+        // page cache is dropped whenever another connection wrote) and its
+        // prepared statements stay cached.
+        let writer_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer_pool).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        let cache = Cache {
+            pool,
+            writer_pool,
+            writer: Arc::new(Mutex::new(())),
+            hub: Hub::default(),
+            telemetry,
+        };
+        let seq = cache.seq().await?.unwrap_or(0);
+        Telemetry::set(&cache.telemetry.cache_seq, seq);
+        Ok(cache)
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool (waits for its connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer_pool.close().await;
+    }
+
+    /// Copies the WAL into the database every `every` (off the apply path),
+    /// and once more, truncating the WAL, when `cancel` fires.
+    pub fn spawn_checkpointer(
+        &self,
+        every: Duration,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cache checkpoint failed");
+                }
+            }
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await;
+        })
+    }
+
+    pub(crate) async fn write(&self) -> Result<Write, sqlx::Error> {
+        let guard = self.writer.clone().lock_owned().await;
+        let tx = self.writer_pool.begin().await?;
+        Ok(Write { tx, _writer: guard })
+    }
+
+    /// Commits and publishes `patches` (if any) stamped with the cache's seq.
+    pub(crate) async fn finish(
+        &self,
+        mut w: Write,
+        patches: Vec<Patch>,
+    ) -> Result<u64, sqlx::Error> {
+        let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
+        w.tx.commit().await?;
+        Telemetry::set(&self.telemetry.cache_seq, seq);
+        if !patches.is_empty() {
+            self.hub.publish(&PatchBatch { seq, patches });
+        }
+        Ok(seq)
+    }
+
+    /// The event seq the rows are at; `None` before the first snapshot.
+    pub async fn seq(&self) -> Result<Option<u64>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        get_seq(&mut conn).await
+    }
+
+    /// A channel subscription whose `seq` is exactly where its batches start.
+    pub async fn subscribe(&self) -> Result<Subscription, sqlx::Error> {
+        let _writer = self.writer.lock().await;
+        let seq = self.seq().await?.unwrap_or(0);
+        Ok(self.hub.subscribe(seq))
+    }
+
+    pub async fn subscribe_with(
+        &self,
+        f: Arc<dyn Fn(PatchBatch) + Send + Sync>,
+    ) -> Result<Subscribed, sqlx::Error> {
+        let _writer = self.writer.lock().await;
+        let seq = self.seq().await?.unwrap_or(0);
+        Ok(Subscribed {
+            subscription: self.hub.subscribe_with(f),
+            seq,
+        })
+    }
+
+    /// Applies one poll response in one transaction: events at or below the
+    /// cache's seq are skipped (idempotent re-apply); a created row replaces
+    /// its optimistic `local-<cmid>` twin in the same batch.
+    pub async fn apply_events(
+        &self,
+        events: &[Event],
+        cursor: u64,
+    ) -> Result<Applied, sqlx::Error> {
+        let mut w = self.write().await?;
+        let from_seq = get_seq(&mut w.tx).await?.unwrap_or(0);
+        let seq = from_seq
+            .max(cursor)
+            .max(events.iter().map(|e| e.seq).max().unwrap_or(0));
+        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > from_seq).collect();
+        if fresh.is_empty() && seq == from_seq {
+            return Ok(Applied {
+                from_seq,
+                seq,
+                fresh: 0,
+                batch: None,
+            });
+        }
+
+        // The final state of each touched row, in order of its last event.
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        let mut locals: Vec<String> = Vec::new();
+        for (i, e) in fresh.iter().enumerate() {
+            last.insert(e.row.id(), i);
+            if let Some(cmid) = &e.client_mutation_id {
+                locals.push(Row::local_id(cmid));
+            }
+        }
+        let mut finals: Vec<&Event> = fresh
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| last.get(e.row.id()) == Some(i))
+            .map(|(_, e)| *e)
+            .collect();
+        finals.sort_by_key(|e| e.seq);
+
+        let mut patches = Vec::new();
+        for id in delete_rows(&mut w.tx, &locals).await? {
+            patches.push(Patch::Remove { id });
+        }
+        let upserts: Vec<Row> = finals
+            .iter()
+            .filter_map(|e| match &e.row {
+                EventRow::Transaction(t) => Some(Row::confirmed((**t).clone())),
+                EventRow::Deleted { .. } => None,
+            })
+            .collect();
+        let removes: Vec<String> = finals
+            .iter()
+            .filter_map(|e| match &e.row {
+                EventRow::Deleted { id } => Some(id.clone()),
+                EventRow::Transaction(_) => None,
+            })
+            .collect();
+        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
+            .await?
+            .into_iter()
+            .collect();
+        let removed: HashSet<String> = delete_rows(&mut w.tx, &removes)
+            .await?
+            .into_iter()
+            .collect();
+        let mut upserts = upserts.into_iter();
+        for e in &finals {
+            match &e.row {
+                EventRow::Transaction(_) => {
+                    let row = upserts.next().expect("one upsert per transaction event");
+                    if written.contains(&row.id) {
+                        patches.push(Patch::Upsert { row });
+                    }
+                }
+                EventRow::Deleted { id } => {
+                    if removed.contains(id) {
+                        patches.push(Patch::Remove { id: id.clone() });
+                    }
+                }
+            }
+        }
+        set_seq(&mut w.tx, seq).await?;
+        let seq = self.finish(w, patches.clone()).await?;
+        Telemetry::add(&self.telemetry.events_applied, fresh.len() as u64);
+        Ok(Applied {
+            from_seq,
+            seq,
+            fresh: fresh.len(),
+            batch: (!patches.is_empty()).then_some(PatchBatch { seq, patches }),
+        })
+    }
+
+    /// Makes the rows equal to a full snapshot (keeping rows with writes
+    /// still in the outbox), publishes the difference, and — when `seq` is
+    /// given — moves the cache to it. Returns how many rows changed.
+    pub async fn replace_all(
+        &self,
+        rows: Vec<Transaction>,
+        seq: Option<u64>,
+    ) -> Result<usize, sqlx::Error> {
+        let mut w = self.write().await?;
+        let existing: HashMap<String, (i64, bool)> =
+            sqlx::query("SELECT id, version, pending_sync FROM rows")
+                .fetch_all(&mut *w.tx)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.get::<String, _>(0),
+                        (r.get::<i64, _>(1), r.get::<bool, _>(2)),
+                    )
+                })
+                .collect();
+        let protected: HashSet<String> = sqlx::query_scalar("SELECT target_id FROM outbox")
+            .fetch_all(&mut *w.tx)
+            .await?
+            .into_iter()
+            .collect();
+        let incoming: HashSet<&str> = rows.iter().map(|t| t.id.as_str()).collect();
+        let confirmed_locals: Vec<String> = rows
+            .iter()
+            .filter_map(|t| t.client_mutation_id.as_deref().map(Row::local_id))
+            .filter(|id| existing.contains_key(id))
+            .collect();
+        let removes: Vec<String> = existing
+            .iter()
+            .filter(|(id, (_, pending))| {
+                !incoming.contains(id.as_str())
+                    && !protected.contains(*id)
+                    && !*pending
+                    && !id.starts_with("local-")
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let upserts: Vec<Row> = rows
+            .into_iter()
+            .filter(|t| !protected.contains(&t.id))
+            .filter(|t| match existing.get(&t.id) {
+                None => true,
+                Some((v, pending)) => t.version > *v || (!pending && t.version != *v),
+            })
+            .map(Row::confirmed)
+            .collect();
+        let mut patches = Vec::new();
+        for id in delete_rows(&mut w.tx, &confirmed_locals).await? {
+            patches.push(Patch::Remove { id });
+        }
+        for id in delete_rows(&mut w.tx, &removes).await? {
+            patches.push(Patch::Remove { id });
+        }
+        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
+            .await?
+            .into_iter()
+            .collect();
+        patches.extend(
+            upserts
+                .into_iter()
+                .filter(|r| written.contains(&r.id))
+                .map(|row| Patch::Upsert { row }),
+        );
+        if let Some(seq) = seq {
+            set_seq(&mut w.tx, seq).await?;
+        }
+        let changed = patches.len();
+        if changed > SNAPSHOT_PATCH_LIMIT {
+            patches.clear();
+        }
+        self.finish(w, patches).await?;
+        Ok(changed)
+    }
+
+    /// One page of rows, newest first, with the total count and seq, read
+    /// in one read transaction so the three agree.
+    pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+        let offset = q.offset.unwrap_or(0);
+        let mut tx = self.pool.begin().await?;
+        let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {COLS} FROM rows"));
+        push_filters(&mut select, q);
+        select.push(" ORDER BY occurred_on DESC, id DESC LIMIT ");
+        select.push_bind(limit as i64);
+        select.push(" OFFSET ");
+        select.push_bind(offset as i64);
+        let rows = select
+            .build()
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(decode_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM rows");
+        push_filters(&mut count, q);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let seq = get_seq(&mut tx).await?.unwrap_or(0);
+        tx.commit().await?;
+        Ok(RowPage {
+            rows,
+            total: total as u64,
+            seq,
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        get_row(&mut conn, id).await
+    }
+
+    /// Every row, for tests and tools (unordered).
+    pub async fn all_rows(&self) -> Result<Vec<Row>, sqlx::Error> {
+        sqlx::query(&format!("SELECT {COLS} FROM rows"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(decode_row)
+            .collect()
+    }
+
+    /// Marks the cache as `identity`'s (server, org, user). Rows, seq and
+    /// outbox of anybody else are wiped first. Returns whether it wiped.
+    pub async fn claim(&self, identity: &str) -> Result<bool, sqlx::Error> {
+        let mut w = self.write().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'identity'")
+                .fetch_optional(&mut *w.tx)
+                .await?;
+        let wipe = current.as_deref().is_some_and(|c| c != identity);
+        if wipe {
+            sqlx::query("DELETE FROM rows").execute(&mut *w.tx).await?;
+            sqlx::query("DELETE FROM outbox")
+                .execute(&mut *w.tx)
+                .await?;
+            sqlx::query("DELETE FROM meta").execute(&mut *w.tx).await?;
+        }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('identity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .bind(identity)
+            .execute(&mut *w.tx)
+            .await?;
+        let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
+        w.tx.commit().await?;
+        Telemetry::set(&self.telemetry.cache_seq, seq);
+        Ok(wipe)
+    }
+
+    /// Forgets the seq so the next poll loop starts with a full snapshot.
+    pub async fn forget_seq(&self) -> Result<(), sqlx::Error> {
+        let mut w = self.write().await?;
+        sqlx::query("DELETE FROM meta WHERE key = 'seq'")
+            .execute(&mut *w.tx)
+            .await?;
+        w.tx.commit().await
+    }
+}
+
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery) {
+    let mut sep = " WHERE ";
+    let mut and = |qb: &mut QueryBuilder<'_, Sqlite>, clause: &str| {
+        qb.push(sep);
+        qb.push(clause);
+        sep = " AND ";
+    };
+    if let Some(p) = &q.property_id {
+        and(qb, "property_id = ");
+        qb.push_bind(p.clone());
+    }
+    if let Some(k) = q.kind {
+        and(qb, "kind = ");
+        qb.push_bind(k.as_str());
+    }
+    if let Some(s) = q.status {
+        and(qb, "status = ");
+        qb.push_bind(s.as_str());
+    }
+    if let Some(from) = q.from {
+        and(qb, "occurred_on >= ");
+        qb.push_bind(from.to_string());
+    }
+    if let Some(to) = q.to {
+        and(qb, "occurred_on <= ");
+        qb.push_bind(to.to_string());
+    }
+}
+
+pub(crate) async fn get_seq(conn: &mut SqliteConnection) -> Result<Option<u64>, sqlx::Error> {
+    let v: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'seq'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(v.and_then(|v| v.parse().ok()))
+}
+
+pub(crate) async fn set_seq(conn: &mut SqliteConnection, seq: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .bind(seq.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts rows, or updates them to a higher version only (an event for a
+/// version already shown changes nothing);
+/// returns the ids actually written.
+pub(crate) async fn upsert_rows(
+    conn: &mut SqliteConnection,
+    rows: &[Row],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut written = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.id.as_str())
+                .push_bind(r.kind.as_str())
+                .push_bind(r.property_id.as_str())
+                .push_bind(r.amount_minor)
+                .push_bind(r.currency.as_str())
+                .push_bind(r.category.as_str())
+                .push_bind(r.memo.as_str())
+                .push_bind(r.occurred_on)
+                .push_bind(r.status.as_str())
+                .push_bind(r.version)
+                .push_bind(r.client_mutation_id.as_deref())
+                .push_bind(r.created_by.as_str())
+                .push_bind(r.created_at)
+                .push_bind(r.updated_at)
+                .push_bind(r.pending_sync)
+                .push_bind(r.sync_error.as_deref());
+        });
+        qb.push(UPSERT_TAIL);
+        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        written.extend(ids);
+    }
+    Ok(written)
+}
+
+/// Deletes rows by id; returns the ids that existed.
+pub(crate) async fn delete_rows(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut deleted = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM rows WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.as_str());
+        }
+        qb.push(") RETURNING id");
+        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        deleted.extend(ids);
+    }
+    Ok(deleted)
+}
+
+/// Writes one row as it is (no version check): optimistic edits and rollbacks.
+pub(crate) async fn put_row(conn: &mut SqliteConnection, row: &Row) -> Result<(), sqlx::Error> {
+    delete_rows(conn, std::slice::from_ref(&row.id)).await?;
+    upsert_rows(conn, std::slice::from_ref(row)).await?;
+    Ok(())
+}
+
+pub(crate) async fn get_row(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLS} FROM rows WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(decode_row)
+        .transpose()
+}
+
+fn bad(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("cache column {column} holds {value:?}").into())
+}
+
+fn decode_row(r: &SqliteRow) -> Result<Row, sqlx::Error> {
+    let kind: &str = r.try_get("kind")?;
+    let status: &str = r.try_get("status")?;
+    let currency: &str = r.try_get("currency")?;
+    Ok(Row {
+        id: r.try_get("id")?,
+        kind: TransactionKind::parse(kind).ok_or_else(|| bad("kind", kind))?,
+        property_id: r.try_get("property_id")?,
+        amount_minor: r.try_get("amount_minor")?,
+        currency: currency.parse().map_err(|_| bad("currency", currency))?,
+        category: r.try_get("category")?,
+        memo: r.try_get("memo")?,
+        occurred_on: r.try_get::<NaiveDate, _>("occurred_on")?,
+        status: TransactionStatus::parse(status).ok_or_else(|| bad("status", status))?,
+        version: r.try_get("version")?,
+        client_mutation_id: r.try_get("client_mutation_id")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get::<DateTime<Utc>, _>("created_at")?,
+        updated_at: r.try_get::<DateTime<Utc>, _>("updated_at")?,
+        pending_sync: r.try_get("pending_sync")?,
+        sync_error: r.try_get("sync_error")?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use ledgerline_wire::{Currency, EventType};
+
+    pub(crate) fn txn(id: &str, version: i64, cmid: Option<&str>) -> Transaction {
+        let at: DateTime<Utc> = "2026-11-27T10:00:00Z".parse().unwrap();
+        Transaction {
+            id: id.to_owned(),
+            kind: TransactionKind::Revenue,
+            property_id: "p1".into(),
+            amount_minor: 1000 + version,
+            currency: Currency::USD,
+            category: "rooms".into(),
+            memo: String::new(),
+            occurred_on: "2026-11-27".parse().unwrap(),
+            status: TransactionStatus::Pending,
+            version,
+            client_mutation_id: cmid.map(str::to_owned),
+            created_by: "u1".into(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    pub(crate) fn event(seq: u64, kind: EventType, t: Transaction) -> Event {
+        Event {
+            seq,
+            kind,
+            property_id: t.property_id.clone(),
+            client_mutation_id: t.client_mutation_id.clone(),
+            affected_report_dates: vec![t.occurred_on],
+            row: if kind == EventType::Deleted {
+                EventRow::Deleted { id: t.id.clone() }
+            } else {
+                EventRow::Transaction(Box::new(t))
+            },
+            at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    pub(crate) async fn open_temp() -> (tempfile::TempDir, Cache) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(
+            &dir.path().join("cache.sqlite"),
+            Arc::new(Telemetry::default()),
+        )
+        .await
+        .unwrap();
+        (dir, cache)
+    }
+
+    fn ids(batch: &PatchBatch) -> Vec<String> {
+        batch
+            .patches
+            .iter()
+            .map(|p| match p {
+                Patch::Upsert { row } => format!("+{}", row.id),
+                Patch::Remove { id } => format!("-{id}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn events_insert_update_and_remove_rows_in_one_batch() {
+        let (_dir, cache) = open_temp().await;
+        let mut sub = cache.subscribe().await.unwrap();
+        assert_eq!(sub.seq, 0);
+        let events = vec![
+            event(1, EventType::Added, txn("a", 1, None)),
+            event(2, EventType::Added, txn("b", 1, None)),
+            event(3, EventType::Updated, txn("a", 2, None)),
+            event(4, EventType::Deleted, txn("b", 1, None)),
+        ];
+        let applied = cache.apply_events(&events, 4).await.unwrap();
+        assert_eq!((applied.from_seq, applied.seq, applied.fresh), (0, 4, 4));
+        let batch = sub.batches.try_recv().unwrap();
+        assert_eq!(batch.seq, 4);
+        // b was added and deleted within the batch: never existed for a window.
+        assert_eq!(ids(&batch), vec!["+a"]);
+        let rows = cache.all_rows().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].version, 2);
+        assert_eq!(cache.seq().await.unwrap(), Some(4));
+
+        let more = vec![event(5, EventType::Deleted, txn("a", 2, None))];
+        cache.apply_events(&more, 5).await.unwrap();
+        assert_eq!(ids(&sub.batches.try_recv().unwrap()), vec!["-a"]);
+        assert!(cache.all_rows().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn re_applying_the_same_seq_changes_nothing() {
+        let (_dir, cache) = open_temp().await;
+        let mut sub = cache.subscribe().await.unwrap();
+        let events = vec![
+            event(1, EventType::Added, txn("a", 1, None)),
+            event(2, EventType::Updated, txn("a", 2, None)),
+        ];
+        cache.apply_events(&events, 2).await.unwrap();
+        sub.batches.try_recv().unwrap();
+        let again = cache.apply_events(&events, 2).await.unwrap();
+        assert_eq!((again.fresh, again.batch), (0, None));
+        // A partly new response applies only its new part.
+        let overlap = vec![
+            event(2, EventType::Updated, txn("a", 2, None)),
+            event(3, EventType::Added, txn("c", 1, None)),
+        ];
+        let applied = cache.apply_events(&overlap, 3).await.unwrap();
+        assert_eq!(applied.fresh, 1);
+        assert_eq!(ids(&sub.batches.try_recv().unwrap()), vec!["+c"]);
+        assert!(sub.batches.try_recv().is_err());
+        assert_eq!(cache.all_rows().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_empty_poll_still_moves_the_seq_past_filtered_events() {
+        let (_dir, cache) = open_temp().await;
+        let applied = cache.apply_events(&[], 17).await.unwrap();
+        assert_eq!((applied.seq, applied.batch), (17, None));
+        assert_eq!(cache.seq().await.unwrap(), Some(17));
+    }
+
+    #[tokio::test]
+    async fn an_older_version_never_overwrites_a_newer_row() {
+        let (_dir, cache) = open_temp().await;
+        cache
+            .apply_events(&[event(1, EventType::Added, txn("a", 3, None))], 1)
+            .await
+            .unwrap();
+        let mut sub = cache.subscribe().await.unwrap();
+        let applied = cache
+            .apply_events(&[event(2, EventType::Updated, txn("a", 2, None))], 2)
+            .await
+            .unwrap();
+        assert_eq!(applied.batch, None, "nothing changed, nothing sent");
+        assert!(sub.batches.try_recv().is_err());
+        assert_eq!(cache.get("a").await.unwrap().unwrap().version, 3);
+    }
+
+    #[tokio::test]
+    async fn list_filters_pages_and_counts() {
+        let (_dir, cache) = open_temp().await;
+        let mut events = Vec::new();
+        for i in 0..30u64 {
+            let mut t = txn(&format!("t{i:02}"), 1, None);
+            t.property_id = if i % 2 == 0 { "p1".into() } else { "p2".into() };
+            t.kind = if i % 3 == 0 {
+                TransactionKind::Expense
+            } else {
+                TransactionKind::Revenue
+            };
+            t.occurred_on = NaiveDate::from_ymd_opt(2026, 11, 1 + (i as u32 % 28)).unwrap();
+            events.push(event(i + 1, EventType::Added, t));
+        }
+        cache.apply_events(&events, 30).await.unwrap();
+        let page = cache
+            .list(&RowQuery {
+                property_id: Some("p1".into()),
+                limit: Some(5),
+                ..RowQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((page.rows.len(), page.total, page.seq), (5, 15, 30));
+        assert!(page
+            .rows
+            .windows(2)
+            .all(|w| w[0].occurred_on >= w[1].occurred_on));
+        let page = cache
+            .list(&RowQuery {
+                kind: Some(TransactionKind::Expense),
+                from: NaiveDate::from_ymd_opt(2026, 11, 4),
+                to: NaiveDate::from_ymd_opt(2026, 11, 10),
+                offset: Some(1),
+                ..RowQuery::default()
+            })
+            .await
+            .unwrap();
+        // Expenses are i = 0,3,6,...; dates 1 + i: in [4, 10] are i = 3, 6, 9.
+        assert_eq!(page.total, 3);
+        assert_eq!(page.rows.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_replaces_rows_and_publishes_the_difference() {
+        let (_dir, cache) = open_temp().await;
+        cache
+            .apply_events(
+                &[
+                    event(1, EventType::Added, txn("keep", 1, None)),
+                    event(2, EventType::Added, txn("gone", 1, None)),
+                    event(3, EventType::Added, txn("old", 1, None)),
+                ],
+                3,
+            )
+            .await
+            .unwrap();
+        let mut sub = cache.subscribe().await.unwrap();
+        let changed = cache
+            .replace_all(
+                vec![
+                    txn("keep", 1, None),
+                    txn("old", 2, None),
+                    txn("new", 1, None),
+                ],
+                Some(9),
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed, 3);
+        let mut got = ids(&sub.batches.try_recv().unwrap());
+        got.sort();
+        assert_eq!(got, vec!["+new", "+old", "-gone"]);
+        assert_eq!(cache.seq().await.unwrap(), Some(9));
+        let mut rows: Vec<_> = cache
+            .all_rows()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.version))
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![("keep".into(), 1), ("new".into(), 1), ("old".into(), 2)]
+        );
+    }
+
+    #[tokio::test]
+    async fn claiming_for_someone_else_wipes_the_cache() {
+        let (_dir, cache) = open_temp().await;
+        assert!(!cache.claim("srv|org|alice").await.unwrap());
+        cache
+            .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
+            .await
+            .unwrap();
+        assert!(!cache.claim("srv|org|alice").await.unwrap());
+        assert_eq!(cache.all_rows().await.unwrap().len(), 1);
+        assert!(cache.claim("srv|org|bob").await.unwrap());
+        assert!(cache.all_rows().await.unwrap().is_empty());
+        assert_eq!(cache.seq().await.unwrap(), None);
+    }
+}

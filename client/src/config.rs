@@ -1,0 +1,74 @@
+//! [`CoreConfig`]: where the cache lives and every interval the core waits
+//! on. The defaults are the product's values (the numbers); tests
+//! shorten them.
+
+use std::{path::PathBuf, time::Duration};
+
+/// The file name of the cache inside the app's data directory.
+pub const CACHE_FILE: &str = "ledgerline-cache.sqlite";
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The SQLite cache (rows, outbox, seq). Created if missing.
+    pub cache_path: PathBuf,
+    /// First reconnect delay; doubles per failure up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Failures in a row after which the session is offline.
+    pub offline_after_failures: u32,
+    /// While offline, lists are re-fetched and the long-poll probed every
+    /// jitter(`offline_poll_min`, `offline_poll_max`).
+    pub offline_poll_min: Duration,
+    pub offline_poll_max: Duration,
+    /// The `timeout_ms` asked of the server's long-poll.
+    pub poll_timeout: Duration,
+    /// How much longer than `poll_timeout` an answer may take before the
+    /// request counts as stuck.
+    pub poll_grace: Duration,
+    /// A healthy poll loop beats this often.
+    pub heartbeat: Duration,
+    /// A loop silent for `takeover` ± `takeover_jitter` is replaced.
+    pub takeover: Duration,
+    pub takeover_jitter: Duration,
+    /// Page size of a full snapshot (`GET /v1/transactions`).
+    pub snapshot_page: u32,
+    /// Timeout of every request other than the long-poll.
+    pub request_timeout: Duration,
+    /// Stale times honoured by `window_focused`.
+    pub lists_stale: Duration,
+    pub profit_loss_stale_live: Duration,
+    pub profit_loss_stale_offline: Duration,
+}
+
+impl CoreConfig {
+    /// The product defaults with the cache in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> CoreConfig {
+        CoreConfig {
+            cache_path: data_dir.into().join(CACHE_FILE),
+            ..CoreConfig::default()
+        }
+    }
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            cache_path: PathBuf::from(CACHE_FILE),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(8),
+            offline_after_failures: 3,
+            offline_poll_min: Duration::from_secs(12),
+            offline_poll_max: Duration::from_secs(18),
+            poll_timeout: Duration::from_secs(25),
+            poll_grace: Duration::from_secs(5),
+            heartbeat: Duration::from_secs(10),
+            takeover: Duration::from_secs(18),
+            takeover_jitter: Duration::from_secs(2),
+            snapshot_page: 500,
+            request_timeout: Duration::from_secs(15),
+            lists_stale: Duration::from_secs(5),
+            profit_loss_stale_live: Duration::from_secs(25),
+            profit_loss_stale_offline: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! [`Core`]: the cheap-clone handle the Tauri shell (or a test, or a load
+//! tool) holds. Each IPC command of `docs/desktop-api.md` is one call on it.
+//! Dropping the last handle cancels every task; [`Core::shutdown`] also
+//! waits for them.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use ledgerline_wire::{NewTransaction, TransactionPatch};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::{
+    sync::{CancellationToken, DropGuard},
+    task::TaskTracker,
+};
+
+use crate::{
+    aggregates::{self, Msg, Reports},
+    api::Api,
+    cache::Cache,
+    config::CoreConfig,
+    emit::Emitter,
+    error::{ApiError, CommandError, ErrorKind},
+    fanout::Subscription,
+    flags::Flags,
+    mutations, outbox, realtime,
+    session::{SessionCtx, StatusCell, StoredSession, SESSION_KEY},
+    store::KvStore,
+    telemetry::Telemetry,
+    view::{
+        Aggregates, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView,
+        Status, StatusState, Subscribed,
+    },
+};
+
+/// How often the cache's WAL is checkpointed in the background.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The desktop core. Clone it freely; all clones are the same core.
+#[derive(Clone)]
+pub struct Core {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: CoreConfig,
+    store: Arc<dyn KvStore>,
+    emitter: Arc<dyn Emitter>,
+    http: reqwest::Client,
+    cache: Cache,
+    flags: Flags,
+    telemetry: Arc<Telemetry>,
+    status: Arc<StatusCell>,
+    reports: Arc<Reports>,
+    // A std Mutex: swapped or cloned out, never held across `.await`.
+    session: Mutex<Option<Arc<SessionCtx>>>,
+    root: CancellationToken,
+    tracker: TaskTracker,
+    _cancel_on_drop: DropGuard,
+}
+
+impl Core {
+    /// Opens the cache, loads the flags (store, then environment), and
+    /// resumes the stored session if there is one — no network needed, so
+    /// windows can list cached rows at once.
+    pub async fn open(
+        config: CoreConfig,
+        store: Arc<dyn KvStore>,
+        emitter: Arc<dyn Emitter>,
+    ) -> Result<Core, CommandError> {
+        let telemetry = Arc::new(Telemetry::default());
+        let cache = Cache::open(&config.cache_path, telemetry.clone()).await?;
+        let flags = Flags::load(store.clone(), |name| std::env::var(name).ok())?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.request_timeout)
+            .build()
+            .map_err(|e| CommandError::internal(format!("http client: {e}")))?;
+        let root = CancellationToken::new();
+        Telemetry::set(&telemetry.outbox_depth, outbox::depth(cache.pool()).await?);
+        let core = Core {
+            shared: Arc::new(Shared {
+                status: Arc::new(StatusCell::new(emitter.clone())),
+                config,
+                store,
+                emitter,
+                http,
+                cache,
+                flags,
+                telemetry,
+                reports: Arc::new(Reports::default()),
+                session: Mutex::new(None),
+                _cancel_on_drop: root.clone().drop_guard(),
+                root,
+                tracker: TaskTracker::new(),
+            }),
+        };
+        let checkpointer = core
+            .shared
+            .cache
+            .spawn_checkpointer(CHECKPOINT_EVERY, core.shared.root.clone());
+        core.shared.tracker.spawn(async move {
+            let _ = checkpointer.await;
+        });
+        if let Some(value) = core.shared.store.get(SESSION_KEY)? {
+            match serde_json::from_value::<StoredSession>(value) {
+                Ok(stored) if stored.expires_at > Utc::now() => core.start(stored).await?,
+                Ok(_) => core.shared.store.delete(SESSION_KEY)?,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stored session unreadable; signed out");
+                    core.shared.store.delete(SESSION_KEY)?;
+                }
+            }
+        }
+        Ok(core)
+    }
+
+    fn ctx(&self) -> Result<Arc<SessionCtx>, CommandError> {
+        self.current().ok_or_else(CommandError::signed_out)
+    }
+
+    fn current(&self) -> Option<Arc<SessionCtx>> {
+        self.shared
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn start(&self, stored: StoredSession) -> Result<(), CommandError> {
+        let s = &self.shared;
+        s.cache.claim(&stored.identity()).await?;
+        Telemetry::set(
+            &s.telemetry.outbox_depth,
+            outbox::depth(s.cache.pool()).await?,
+        );
+        let api = Api::new(s.http.clone(), &stored.server_url, s.config.request_timeout)
+            .with_token(&stored.token);
+        let (agg_tx, agg_rx) = mpsc::unbounded_channel();
+        let ctx = Arc::new(SessionCtx {
+            stored,
+            api,
+            cache: s.cache.clone(),
+            emitter: s.emitter.clone(),
+            telemetry: s.telemetry.clone(),
+            flags: s.flags.clone(),
+            config: s.config.clone(),
+            status: s.status.clone(),
+            reports: s.reports.clone(),
+            cancel: s.root.child_token(),
+            ended: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            outbox_kick: Default::default(),
+            aggregates: agg_tx,
+            snapshot_lock: Default::default(),
+            lists_synced_at: Mutex::new(None),
+        });
+        s.status.set(StatusState::Reconnecting);
+        *s.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.clone());
+        ctx.tracker.spawn(realtime::run(ctx.clone()));
+        ctx.tracker.spawn(mutations::run(ctx.clone()));
+        ctx.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        // When the server ends the session (401), sign out here too.
+        let weak = Arc::downgrade(&self.shared);
+        s.tracker.spawn({
+            let ctx = ctx.clone();
+            async move {
+                tokio::select! {
+                    // `unauthorized` fires both tokens at once: `ended` must win.
+                    biased;
+                    _ = ctx.ended.cancelled() => {
+                        if let Some(shared) = weak.upgrade() {
+                            Core { shared }.end(&ctx, false).await;
+                        }
+                    }
+                    _ = ctx.cancel.cancelled() => {}
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops `ctx`'s tasks, forgets it, optionally revokes its token.
+    async fn end(&self, ctx: &Arc<SessionCtx>, revoke: bool) {
+        {
+            let mut slot = self
+                .shared
+                .session
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if !slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, ctx)) {
+                return;
+            }
+            *slot = None;
+        }
+        ctx.cancel.cancel();
+        ctx.tracker.close();
+        ctx.tracker.wait().await;
+        if revoke {
+            match ctx.api.logout().await {
+                Ok(()) | Err(ApiError::Unauthorized) => {}
+                Err(e) => tracing::warn!(error = %e, "logout not confirmed by the server"),
+            }
+        }
+        if let Err(e) = self.shared.store.delete(SESSION_KEY) {
+            tracing::error!(error = %e, "could not forget the stored session");
+        }
+        self.shared.emitter.session(None);
+    }
+
+    // ---- session -------------------------------------------------------
+
+    /// `session`: who is signed in, if anyone.
+    pub fn session(&self) -> Option<SessionView> {
+        self.current().map(|c| c.view())
+    }
+
+    /// `sign_in`: logs in, persists the session, starts its long-poll. A
+    /// different user's cached rows and queued writes are wiped first.
+    pub async fn sign_in(
+        &self,
+        server_url: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<SessionView, CommandError> {
+        let url = server_url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(CommandError::invalid(
+                "server_url",
+                "expected http://host:port or https://host",
+            ));
+        }
+        let api = Api::new(
+            self.shared.http.clone(),
+            url,
+            self.shared.config.request_timeout,
+        );
+        let login = api.login(email, password).await.map_err(|e| match e {
+            ApiError::Unauthorized => {
+                CommandError::new(ErrorKind::Unauthorized, "wrong email or password")
+            }
+            other => other.into(),
+        })?;
+        if let Some(previous) = self.current() {
+            self.end(&previous, true).await;
+        }
+        let stored = StoredSession::from_login(url, login);
+        let json =
+            serde_json::to_value(&stored).map_err(|e| CommandError::internal(e.to_string()))?;
+        self.shared.store.set(SESSION_KEY, json)?;
+        let view = stored.view();
+        self.start(stored).await?;
+        self.shared.emitter.session(Some(view.clone()));
+        Ok(view)
+    }
+
+    /// `sign_out`: stops everything of the session and revokes its token.
+    pub async fn sign_out(&self) -> Result<(), CommandError> {
+        if let Some(ctx) = self.current() {
+            self.end(&ctx, true).await;
+        }
+        Ok(())
+    }
+
+    // ---- rows ----------------------------------------------------------
+
+    /// `subscribe` (channel form): every later [`PatchBatch`] arrives on
+    /// `batches`; drop the subscription to end it.
+    pub async fn subscribe(&self) -> Result<Subscription, CommandError> {
+        Ok(self.shared.cache.subscribe().await?)
+    }
+
+    /// `subscribe` (callback form, for `tauri::ipc::Channel::send`): kept
+    /// until [`Core::unsubscribe`].
+    pub async fn subscribe_with(
+        &self,
+        on_batch: impl Fn(PatchBatch) + Send + Sync + 'static,
+    ) -> Result<Subscribed, CommandError> {
+        Ok(self.shared.cache.subscribe_with(Arc::new(on_batch)).await?)
+    }
+
+    /// `unsubscribe`.
+    pub fn unsubscribe(&self, subscription: u64) {
+        self.shared.cache.hub().remove(subscription);
+    }
+
+    /// `list_rows`: from the cache, so it works at once and offline.
+    pub async fn list_rows(&self, query: RowQuery) -> Result<RowPage, CommandError> {
+        self.ctx()?;
+        if let (Some(from), Some(to)) = (query.from, query.to) {
+            if from > to {
+                return Err(CommandError::invalid("from", "from is after to"));
+            }
+        }
+        Ok(self.shared.cache.list(&query).await?)
+    }
+
+    /// `create_transaction`: the pending row, shown everywhere at once.
+    pub async fn create_transaction(&self, input: NewTransaction) -> Result<Row, CommandError> {
+        mutations::create(&*self.ctx()?, input).await
+    }
+
+    /// `update_transaction`.
+    pub async fn update_transaction(
+        &self,
+        id: &str,
+        patch: TransactionPatch,
+    ) -> Result<Row, CommandError> {
+        mutations::update(&*self.ctx()?, id, patch).await
+    }
+
+    /// `delete_transaction`.
+    pub async fn delete_transaction(&self, id: &str) -> Result<(), CommandError> {
+        mutations::delete(&*self.ctx()?, id).await
+    }
+
+    /// `approve_transaction`.
+    pub async fn approve_transaction(&self, id: &str) -> Result<Row, CommandError> {
+        mutations::decide(&*self.ctx()?, id, true).await
+    }
+
+    /// `reject_transaction`.
+    pub async fn reject_transaction(&self, id: &str) -> Result<Row, CommandError> {
+        mutations::decide(&*self.ctx()?, id, false).await
+    }
+
+    // ---- reports -------------------------------------------------------
+
+    /// `watch_report`: counts one more window on `range` and returns its
+    /// figures (fetched now unless fresh).
+    pub async fn watch_report(&self, range: ReportRange) -> Result<Aggregates, CommandError> {
+        let ctx = self.ctx()?;
+        if range.from > range.to {
+            return Err(CommandError::invalid("range", "from is after to"));
+        }
+        let reports = &self.shared.reports;
+        reports.watch(&range);
+        if !reports
+            .stale(&range, self.profit_loss_stale(&ctx))
+            .is_empty()
+        {
+            match aggregates::fetch_all(&ctx, &range).await {
+                Ok(()) => {}
+                Err(ApiError::Unauthorized) => {
+                    ctx.unauthorized();
+                    return Err(CommandError::signed_out());
+                }
+                // Offline: the cached figures (or none) now, fresh ones later.
+                Err(e) if e.is_retryable() => tracing::debug!(error = %e, "report fetch failed"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        reports
+            .latest(&range)
+            .ok_or_else(|| CommandError::internal("report range vanished while watched"))
+    }
+
+    /// `unwatch_report`.
+    pub fn unwatch_report(&self, range: &ReportRange) {
+        self.shared.reports.unwatch(range);
+    }
+
+    /// `window_focused`: re-fetches what is stale (lists 5 s when not live;
+    /// aggregates 25 s live, 10 s otherwise).
+    pub fn window_focused(&self) -> Result<(), CommandError> {
+        let ctx = self.ctx()?;
+        let live = ctx.status.get().state == StatusState::Live;
+        let lists_stale = ctx
+            .lists_synced_at()
+            .is_none_or(|at| at.elapsed() >= self.shared.config.lists_stale);
+        if !live && lists_stale {
+            let task_ctx = ctx.clone();
+            ctx.tracker.spawn(async move {
+                // A snapshot under way will do.
+                if let Ok(_one) = task_ctx.snapshot_lock.try_lock() {
+                    if let Err(e) = realtime::refetch_lists(&task_ctx, None).await {
+                        tracing::debug!(error = %e, "focus re-fetch failed");
+                    }
+                }
+            });
+        }
+        let stale = self.profit_loss_stale(&ctx);
+        for range in self.shared.reports.ranges() {
+            for kind in self.shared.reports.stale(&range, stale) {
+                let _ = ctx.aggregates.send(Msg::Refresh(range.clone(), kind));
+            }
+        }
+        Ok(())
+    }
+
+    fn profit_loss_stale(&self, ctx: &SessionCtx) -> std::time::Duration {
+        match ctx.status.get().state {
+            StatusState::Live => self.shared.config.profit_loss_stale_live,
+            _ => self.shared.config.profit_loss_stale_offline,
+        }
+    }
+
+    // ---- diagnostics and flags -------------------------------------------
+
+    /// `diagnostics`.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let s = &self.shared;
+        Diagnostics {
+            status: s.status.get(),
+            seq: s
+                .telemetry
+                .cache_seq
+                .load(std::sync::atomic::Ordering::Relaxed),
+            counters: s.telemetry.counters(),
+            flags: s.flags.values(),
+        }
+    }
+
+    /// `set_flag`: takes effect at once (the poll loops re-form when
+    /// `FIN_LEADER_ENABLED` changes) and is persisted.
+    pub fn set_flag(&self, name: &str, value: Value) -> Result<Diagnostics, CommandError> {
+        self.shared.flags.set(name, value)?;
+        Ok(self.diagnostics())
+    }
+
+    // ---- for the shell, tests and tools --------------------------------
+
+    pub fn status(&self) -> Status {
+        self.shared.status.get()
+    }
+
+    /// Follows status changes.
+    pub fn watch_status(&self) -> tokio::sync::watch::Receiver<Status> {
+        self.shared.status.watch()
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.shared.telemetry
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.shared.cache
+    }
+
+    pub fn reports(&self) -> &Reports {
+        &self.shared.reports
+    }
+
+    /// The writes still queued, oldest first.
+    pub async fn outbox(&self) -> Result<Vec<outbox::Entry>, CommandError> {
+        Ok(outbox::all(self.shared.cache.pool()).await?)
+    }
+
+    /// Stops every task and closes the cache; the core is unusable after.
+    /// (Dropping the last handle also stops the tasks, without waiting.)
+    pub async fn shutdown(&self) {
+        let ctx = self
+            .shared
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        self.shared.root.cancel();
+        if let Some(ctx) = ctx {
+            ctx.tracker.close();
+            ctx.tracker.wait().await;
+        }
+        self.shared.tracker.close();
+        self.shared.tracker.wait().await;
+        self.shared.cache.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: &T) {}
+
+    /// The shell keeps a `Core` in Tauri's state and awaits its calls in
+    /// async commands: it must be `Send + Sync` and so must their futures.
+    #[test]
+    fn the_core_and_its_calls_can_cross_threads() {
+        fn shareable<T: Send + Sync + Clone + 'static>() {}
+        shareable::<Core>();
+    }
+
+    #[allow(dead_code)]
+    fn every_command_future_is_send(core: Core, range: ReportRange) {
+        send(&core.sign_in("", "", ""));
+        send(&core.sign_out());
+        send(&core.subscribe());
+        send(&core.subscribe_with(|_| {}));
+        send(&core.list_rows(RowQuery::default()));
+        send(&core.update_transaction("", TransactionPatch::default()));
+        send(&core.delete_transaction(""));
+        send(&core.approve_transaction(""));
+        send(&core.reject_transaction(""));
+        send(&core.watch_report(range));
+        send(&core.outbox());
+        send(&core.shutdown());
+    }
+}

@@ -1,0 +1,64 @@
+//! The Ledgerline desktop core: everything the desktop app does except
+//! drawing windows. It signs in, keeps exactly **one** long-poll per login
+//! session however many windows are open, mirrors the rows into a local
+//! SQLite cache that windows list from (at once on start, and offline),
+//! refreshes the derived aggregates with a debounce, and makes writes
+//! optimistic through a persistent outbox.
+//!
+//! There is no Tauri in this crate. The shell holds a [`Core`], maps each IPC
+//! command of `docs/desktop-api.md` to one call on it, maps each window's
+//! [`Subscription`] (or [`Core::subscribe_with`] callback) to a
+//! `tauri::ipc::Channel`, and implements [`Emitter`] with `emit`.
+//!
+//! # Layout
+//! - [`handle`]: [`Core`], the cheap-clone handle; one method per command.
+//! - [`view`]: the shapes windows see (`Row`, `Patch`, `PatchBatch`,
+//!   `Status`, `Aggregates`, `Diagnostics`, …).
+//! - [`session`]: the persisted session and the context its tasks share.
+//! - [`realtime`]: the poll loop(s), backoff, offline mode, snapshots.
+//! - [`watchdog`]: heartbeat and takeover of a stuck poll loop.
+//! - [`backoff`]: reconnect delays and jitter.
+//! - [`cache`]: the SQLite row cache; applies batches, serves lists.
+//! - [`fanout`]: the windows' subscriptions.
+//! - [`outbox`]: the persistent queue of unconfirmed writes.
+//! - [`mutations`]: optimistic writes and the outbox's replay.
+//! - [`aggregates`]: watched report ranges and their debounced refresh.
+//! - [`debounce`]: the keyed leading+trailing throttle.
+//! - [`flags`]: `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS`.
+//! - [`telemetry`]: counters for the diagnostics panel.
+//! - [`store`]: the key-value storage trait (and memory/JSON-file impls).
+//! - [`emit`]: the injected [`Emitter`].
+//! - [`api`]: the server's HTTP API.
+//! - [`config`]: [`CoreConfig`], every interval with its product default.
+//! - [`error`]: `ApiError` and the one serializable `CommandError`.
+
+pub mod aggregates;
+pub mod api;
+pub mod backoff;
+pub mod cache;
+pub mod config;
+pub mod debounce;
+pub mod emit;
+pub mod error;
+pub mod fanout;
+pub mod flags;
+pub mod handle;
+pub mod mutations;
+pub mod outbox;
+pub mod realtime;
+pub mod session;
+pub mod store;
+pub mod telemetry;
+pub mod view;
+pub mod watchdog;
+
+pub use config::CoreConfig;
+pub use emit::{ChannelEmitter, CoreEvent, Emitter, NoopEmitter};
+pub use error::{ApiError, CommandError, ErrorKind};
+pub use fanout::Subscription;
+pub use handle::Core;
+pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
+pub use view::{
+    Aggregates, Counters, Diagnostics, FlagValues, MutationFailure, Patch, PatchBatch, ReportRange,
+    Row, RowPage, RowQuery, SessionView, Status, StatusState, Subscribed, SyncProgress,
+};

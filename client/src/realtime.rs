@@ -1,0 +1,340 @@
+//! The long-poll, the seed's leader: exactly one poll loop per session
+//! however many windows subscribe (with `FIN_LEADER_ENABLED=false`, one per
+//! subscriber — the rollback behaviour; all loops still feed the one cache,
+//! which skips what another loop already applied by `seq`).
+//!
+//! Each loop runs under the [`watchdog`](crate::watchdog), polls from the
+//! cache's seq, applies each answer in one transaction, tells the
+//! aggregates refresher which report dates changed, and honours
+//! `retry_after_ms` and `reset`. Failures back off with jitter; after
+//! `offline_after_failures` in a row the session is offline and the lists
+//! are re-fetched every jitter(12 s, 18 s) until a poll succeeds again.
+
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+
+use ledgerline_wire::{Cursor, Event, Transaction};
+use tokio::{
+    task::JoinHandle,
+    time::{interval, sleep, Instant, MissedTickBehavior},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    aggregates,
+    backoff::{plus_jitter, Backoff, Retry},
+    error::ApiError,
+    session::SessionCtx,
+    telemetry::Telemetry,
+    view::{StatusState, SyncProgress},
+    watchdog::{supervise, Heartbeat, WatchdogTiming},
+};
+
+/// Keeps the right set of poll loops running for the session: one leader,
+/// or one per subscriber, following the flag and the subscriber set.
+pub(crate) async fn run(ctx: Arc<SessionCtx>) {
+    let mut flags = ctx.flags.watch();
+    let mut ids = ctx.cache.hub().watch_ids();
+    let mut leader: Option<(CancellationToken, JoinHandle<()>)> = None;
+    let mut followers: HashMap<u64, (CancellationToken, JoinHandle<()>)> = HashMap::new();
+    loop {
+        if ctx.flags.leader_enabled() {
+            for (_, (token, _)) in followers.drain() {
+                token.cancel();
+            }
+            if leader.is_none() {
+                leader = Some(spawn_poller(&ctx, true));
+            }
+        } else {
+            if let Some((token, _)) = leader.take() {
+                token.cancel();
+            }
+            let current = ids.borrow_and_update().clone();
+            followers.retain(|id, (token, _)| {
+                let keep = current.contains(id);
+                if !keep {
+                    token.cancel();
+                }
+                keep
+            });
+            for id in current {
+                followers
+                    .entry(id)
+                    .or_insert_with(|| spawn_poller(&ctx, false));
+            }
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => break,
+            r = flags.changed() => if r.is_err() { break },
+            r = ids.changed() => if r.is_err() { break },
+        }
+    }
+    let handles = leader.into_iter().chain(followers.into_values());
+    for (token, handle) in handles {
+        token.cancel();
+        let _ = handle.await;
+    }
+}
+
+fn spawn_poller(ctx: &Arc<SessionCtx>, leader: bool) -> (CancellationToken, JoinHandle<()>) {
+    let token = ctx.cancel.child_token();
+    let timing = WatchdogTiming {
+        takeover: ctx.config.takeover,
+        jitter: ctx.config.takeover_jitter,
+    };
+    let handle = ctx.tracker.spawn(supervise(
+        timing,
+        token.clone(),
+        ctx.telemetry.clone(),
+        leader,
+        {
+            let ctx = ctx.clone();
+            move |hb, token| poll_loop(ctx.clone(), hb, token, leader)
+        },
+    ));
+    (token, handle)
+}
+
+/// A loop's way of waiting while staying visibly alive to the watchdog.
+struct Pulse<'a> {
+    hb: &'a Heartbeat,
+    every: Duration,
+    token: &'a CancellationToken,
+}
+
+impl Pulse<'_> {
+    /// Awaits `fut`, beating all along: for sleeps and for work made of
+    /// requests that each have their own timeout (a snapshot's pages).
+    /// `None` if cancelled first.
+    async fn wait<F: Future>(&self, fut: F) -> Option<F::Output> {
+        self.wait_within(fut, Duration::MAX).await
+    }
+
+    /// Awaits `fut`, beating only while it has taken at most `expected`:
+    /// a long-poll the server should have answered by then stops the beats,
+    /// and the watchdog takes over.
+    async fn wait_within<F: Future>(&self, fut: F, expected: Duration) -> Option<F::Output> {
+        let started = Instant::now();
+        let mut tick = interval(self.every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.token.cancelled() => return None,
+                out = &mut fut => return Some(out),
+                _ = tick.tick() => if started.elapsed() <= expected { self.hb.beat() },
+            }
+        }
+    }
+}
+
+async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken, leader: bool) {
+    let config = &ctx.config;
+    let mut backoff = Backoff::new(config);
+    let expected = config.poll_timeout + config.poll_grace;
+    let pulse = Pulse {
+        hb: &hb,
+        every: config.heartbeat,
+        token: &token,
+    };
+    loop {
+        hb.beat();
+        if token.is_cancelled() {
+            return;
+        }
+        let cursor = match ctx.cache.seq().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cache unreadable; poll loop waits");
+                if pulse.wait(sleep(config.backoff_max)).await.is_none() {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Before the first snapshot there is nothing to poll from.
+        let result = match cursor {
+            None => pulse
+                .wait(snapshot(&ctx, None))
+                .await
+                .map(|r| r.map(|_| None)),
+            Some(c) => pulse
+                .wait_within(
+                    ctx.api
+                        .poll(Some(c), config.poll_timeout, config.poll_grace),
+                    expected,
+                )
+                .await
+                .map(|r| r.map(Some)),
+        };
+        let Some(result) = result else { return };
+        match result {
+            Ok(None) => {
+                backoff.succeeded();
+                went_live(&ctx);
+            }
+            Ok(Some(resp)) => {
+                Telemetry::add(&ctx.telemetry.polls, 1);
+                backoff.succeeded();
+                went_live(&ctx);
+                ctx.lists_synced();
+                if resp.reset {
+                    tracing::info!("server says reset: re-snapshot");
+                    let polled = cursor;
+                    match pulse.wait(snapshot(&ctx, polled)).await {
+                        None => return,
+                        Some(Err(ApiError::Unauthorized)) => return ctx.unauthorized(),
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "re-snapshot failed");
+                            if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
+                                return;
+                            }
+                        }
+                        Some(Ok(())) => {}
+                    }
+                    continue;
+                }
+                let Ok(next) = resp.cursor.parse::<Cursor>() else {
+                    tracing::error!(cursor = %resp.cursor, "server sent a bad cursor");
+                    if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
+                        return;
+                    }
+                    continue;
+                };
+                Telemetry::raise(&ctx.telemetry.head_seq, next.seq());
+                if leader {
+                    let followers = ctx.cache.hub().len().saturating_sub(1) as u64;
+                    Telemetry::add(&ctx.telemetry.follower_suppressed_polls, followers);
+                }
+                match ctx.cache.apply_events(&resp.events, next.seq()).await {
+                    Ok(applied) => {
+                        if !leader && !resp.events.is_empty() && applied.fresh == 0 {
+                            // Another subscriber's loop got these first.
+                            Telemetry::add(&ctx.telemetry.follower_suppressed_polls, 1);
+                        }
+                        let fresh: Vec<&Event> = resp
+                            .events
+                            .iter()
+                            .filter(|e| e.seq > applied.from_seq)
+                            .collect();
+                        if !fresh.is_empty() {
+                            let _ = ctx.aggregates.send(aggregates::Msg::changed(&fresh));
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "applying a poll answer failed"),
+                }
+                if let Some(ms) = resp.retry_after_ms {
+                    let wait = plus_jitter(Duration::from_millis(ms), 0.2);
+                    if pulse.wait(sleep(wait)).await.is_none() {
+                        return;
+                    }
+                }
+            }
+            Err(ApiError::Unauthorized) => return ctx.unauthorized(),
+            Err(e) => {
+                tracing::debug!(error = %e, failures = backoff.failures() + 1, "poll failed");
+                if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Marks the session live; coming back from a failure, every watched
+/// report is refreshed (its figures may have moved meanwhile).
+fn went_live(ctx: &SessionCtx) {
+    let was = ctx.status.get().state;
+    ctx.status.set(StatusState::Live);
+    if was != StatusState::Live {
+        let _ = ctx.aggregates.send(aggregates::Msg::RefreshAll);
+    }
+}
+
+/// After a failure: reconnecting with backoff, or offline with a list
+/// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
+async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
+    match backoff.failed() {
+        Retry::Reconnect(d) => {
+            ctx.status.set(StatusState::Reconnecting);
+            pulse.wait(sleep(d)).await
+        }
+        Retry::Offline(d) => {
+            ctx.status.set(StatusState::Offline);
+            pulse.wait(sleep(d)).await?;
+            Telemetry::add(&ctx.telemetry.offline_refetches, 1);
+            match pulse.wait(refetch_lists(ctx, None)).await? {
+                Ok(_) => tracing::debug!("offline: lists re-fetched"),
+                Err(ApiError::Unauthorized) => {
+                    ctx.unauthorized();
+                    return None;
+                }
+                Err(e) => tracing::debug!(error = %e, "offline: list re-fetch failed"),
+            }
+            Some(())
+        }
+    }
+}
+
+/// A full snapshot: the head cursor first, then every page, then the cache
+/// made equal to them at that head. `polled` is the cursor whose answer said
+/// `reset` (`None`: the cache had none yet); if another loop has moved the
+/// cache past it meanwhile, this one is skipped.
+pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Result<(), ApiError> {
+    let _one = ctx.snapshot_lock.lock().await;
+    // Another loop moved the cache past what this one polled (or made the
+    // first snapshot) while it waited for the lock.
+    if ctx.cache.seq().await.ok().flatten() > polled {
+        return Ok(());
+    }
+    let head = ctx
+        .api
+        .poll(None, ctx.config.poll_timeout, ctx.config.poll_grace)
+        .await?;
+    let head = head
+        .cursor
+        .parse::<Cursor>()
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
+    Telemetry::raise(&ctx.telemetry.head_seq, head.seq());
+    refetch_lists(ctx, Some(head.seq())).await
+}
+
+/// Fetches every row and makes the cache equal to them (at `seq` if given).
+pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>, seq: Option<u64>) -> Result<(), ApiError> {
+    let mut rows: Vec<Transaction> = Vec::new();
+    let mut after: Option<String> = None;
+    ctx.emitter.sync_progress(SyncProgress {
+        done: 0,
+        total: None,
+        finished: false,
+    });
+    loop {
+        let page = ctx
+            .api
+            .list_transactions(ctx.config.snapshot_page, after.as_deref())
+            .await?;
+        rows.extend(page.items);
+        ctx.emitter.sync_progress(SyncProgress {
+            done: rows.len() as u64,
+            total: None,
+            finished: false,
+        });
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let done = rows.len() as u64;
+    ctx.cache
+        .replace_all(rows, seq)
+        .await
+        .map_err(|e| ApiError::Decode(format!("cache: {e}")))?;
+    ctx.lists_synced();
+    ctx.emitter.sync_progress(SyncProgress {
+        done,
+        total: Some(done),
+        finished: true,
+    });
+    let _ = ctx.aggregates.send(aggregates::Msg::RefreshAll);
+    Ok(())
+}

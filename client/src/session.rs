@@ -1,0 +1,163 @@
+//! A signed-in session: what is persisted of it ([`StoredSession`], so a
+//! restart resumes without signing in) and the context its tasks share
+//! ([`SessionCtx`]: the API client with the token, the cache, the status,
+//! and the `CancellationToken` that stops every task of the session).
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use ledgerline_wire::{LoginResponse, OrgInfo, PropertyInfo, UserInfo};
+use serde::{Deserialize, Serialize};
+use tokio::{
+    sync::{mpsc, watch, Notify},
+    time::Instant,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    aggregates::{self, Reports},
+    api::Api,
+    cache::Cache,
+    config::CoreConfig,
+    emit::Emitter,
+    flags::Flags,
+    telemetry::Telemetry,
+    view::{SessionView, Status, StatusState},
+};
+
+/// The key the session is stored under.
+pub const SESSION_KEY: &str = "session";
+
+/// What survives a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    pub server_url: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserInfo,
+    pub org: OrgInfo,
+    pub properties: Vec<PropertyInfo>,
+}
+
+impl StoredSession {
+    pub fn from_login(server_url: &str, login: LoginResponse) -> StoredSession {
+        StoredSession {
+            server_url: server_url.trim_end_matches('/').to_owned(),
+            token: login.token,
+            expires_at: login.expires_at,
+            user: login.user,
+            org: login.org,
+            properties: login.properties,
+        }
+    }
+
+    pub fn view(&self) -> SessionView {
+        SessionView {
+            server_url: self.server_url.clone(),
+            user: self.user.clone(),
+            org: self.org.clone(),
+            properties: self.properties.clone(),
+        }
+    }
+
+    /// Whose rows the cache holds: the same user of the same org on the same server.
+    pub fn identity(&self) -> String {
+        format!("{}|{}|{}", self.server_url, self.org.id, self.user.id)
+    }
+}
+
+/// The status badge: publishes a change to the emitter once.
+pub struct StatusCell {
+    tx: watch::Sender<Status>,
+    emitter: Arc<dyn Emitter>,
+}
+
+impl StatusCell {
+    pub fn new(emitter: Arc<dyn Emitter>) -> StatusCell {
+        StatusCell {
+            tx: watch::Sender::new(Status {
+                state: StatusState::Reconnecting,
+                since: Utc::now(),
+            }),
+            emitter,
+        }
+    }
+
+    pub fn get(&self) -> Status {
+        *self.tx.borrow()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<Status> {
+        self.tx.subscribe()
+    }
+
+    pub fn set(&self, state: StatusState) {
+        let changed = self.tx.send_if_modified(|s| {
+            if s.state == state {
+                return false;
+            }
+            *s = Status {
+                state,
+                since: Utc::now(),
+            };
+            true
+        });
+        if changed {
+            tracing::info!(state = ?state, "status");
+            self.emitter.status(self.get());
+        }
+    }
+}
+
+/// Everything the tasks of one session share.
+pub(crate) struct SessionCtx {
+    pub(crate) stored: StoredSession,
+    pub(crate) api: Api,
+    pub(crate) cache: Cache,
+    pub(crate) emitter: Arc<dyn Emitter>,
+    pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) flags: Flags,
+    pub(crate) config: CoreConfig,
+    pub(crate) status: Arc<StatusCell>,
+    pub(crate) reports: Arc<Reports>,
+    /// Stops every task of this session.
+    pub(crate) cancel: CancellationToken,
+    /// Fired when the server answered 401: the session is over.
+    pub(crate) ended: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    /// Wakes the outbox sender.
+    pub(crate) outbox_kick: Notify,
+    pub(crate) aggregates: mpsc::UnboundedSender<aggregates::Msg>,
+    /// One snapshot at a time.
+    pub(crate) snapshot_lock: tokio::sync::Mutex<()>,
+    /// When the lists were last known current (a poll answered or a
+    /// snapshot finished). A std Mutex: set and read, never across `.await`.
+    pub(crate) lists_synced_at: Mutex<Option<Instant>>,
+}
+
+impl SessionCtx {
+    pub(crate) fn view(&self) -> SessionView {
+        self.stored.view()
+    }
+
+    /// The server said 401: stop everything and let the core sign out.
+    pub(crate) fn unauthorized(&self) {
+        tracing::warn!("the server ended the session (401)");
+        self.ended.cancel();
+        self.cancel.cancel();
+    }
+
+    pub(crate) fn lists_synced(&self) {
+        *self
+            .lists_synced_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    pub(crate) fn lists_synced_at(&self) -> Option<Instant> {
+        *self
+            .lists_synced_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,249 @@
+//! The shapes windows see, exactly as `docs/desktop-api.md` names them: rows,
+//! patches and their batches, the list query, the session, the status badge,
+//! the aggregates of a report range, sync progress and the diagnostics panel.
+//! All serialize with serde in `snake_case`; the Tauri shell passes them on
+//! untouched.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledgerline_wire::{
+    Currency, DailyApproval, OrgInfo, ProfitLoss, PropertyInfo, TodayPending, Transaction,
+    TransactionKind, TransactionStatus, UserInfo,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::CommandError;
+
+/// A cached transaction as the UI shows it: the wire `Transaction` plus the
+/// local sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub id: String,
+    pub kind: TransactionKind,
+    pub property_id: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub category: String,
+    pub memo: String,
+    pub occurred_on: NaiveDate,
+    pub status: TransactionStatus,
+    pub version: i64,
+    pub client_mutation_id: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// An optimistic write the server has not confirmed yet.
+    pub pending_sync: bool,
+    /// Plain words when the server refused the last write of this row.
+    pub sync_error: Option<String>,
+}
+
+impl Row {
+    /// A row as the server has it: confirmed, no error.
+    pub fn confirmed(t: Transaction) -> Row {
+        Row {
+            id: t.id,
+            kind: t.kind,
+            property_id: t.property_id,
+            amount_minor: t.amount_minor,
+            currency: t.currency,
+            category: t.category,
+            memo: t.memo,
+            occurred_on: t.occurred_on,
+            status: t.status,
+            version: t.version,
+            client_mutation_id: t.client_mutation_id,
+            created_by: t.created_by,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            pending_sync: false,
+            sync_error: None,
+        }
+    }
+
+    /// The id an optimistic create carries until the server confirms it.
+    pub fn local_id(client_mutation_id: &str) -> String {
+        format!("local-{client_mutation_id}")
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.id.starts_with("local-")
+    }
+}
+
+/// One change to a window's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Patch {
+    Upsert { row: Row },
+    Remove { id: String },
+}
+
+/// Patches in order; `seq` is the event seq the cache is at after them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchBatch {
+    pub seq: u64,
+    pub patches: Vec<Patch>,
+}
+
+/// What a window lists. Every field is optional; `limit` defaults to 100.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowQuery {
+    #[serde(default)]
+    pub property_id: Option<String>,
+    #[serde(default)]
+    pub kind: Option<TransactionKind>,
+    #[serde(default)]
+    pub status: Option<TransactionStatus>,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
+/// `list_rows`: one page, the total matching count, and the seq it is at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowPage {
+    pub rows: Vec<Row>,
+    pub total: u64,
+    pub seq: u64,
+}
+
+/// `subscribe`: the subscription id and the seq the cache was at, so a window
+/// can read its snapshot and then apply only later batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribed {
+    pub subscription: u64,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub server_url: String,
+    pub user: UserInfo,
+    pub org: OrgInfo,
+    pub properties: Vec<PropertyInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusState {
+    Live,
+    Reconnecting,
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: StatusState,
+    pub since: DateTime<Utc>,
+}
+
+/// A report a window has open.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReportRange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl ReportRange {
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.to
+    }
+
+    /// Whether an event of `property_id` may change this range's figures.
+    pub fn covers_property(&self, property_id: &str) -> bool {
+        self.property_id.as_deref().is_none_or(|p| p == property_id)
+    }
+}
+
+/// The derived figures of one report range. The daily approval is of the
+/// range's `to` date; today-pending is of the server's today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregates {
+    pub range: ReportRange,
+    pub profit_loss: Option<ProfitLoss>,
+    pub daily_approval: Option<DailyApproval>,
+    pub today_pending: Option<TodayPending>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub done: u64,
+    pub total: Option<u64>,
+    pub finished: bool,
+}
+
+/// A queued write the server refused: its row was rolled back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutationFailure {
+    pub client_mutation_id: String,
+    pub row_id: String,
+    pub error: CommandError,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub leader_acquired: u64,
+    pub leader_lost: u64,
+    pub follower_suppressed_polls: u64,
+    pub derived_debounce_fired: u64,
+    pub polls: u64,
+    pub events_applied: u64,
+    pub aggregate_fetches: u64,
+    pub outbox_depth: u64,
+    pub lag_behind_head: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagValues {
+    #[serde(rename = "FIN_LEADER_ENABLED")]
+    pub leader_enabled: bool,
+    #[serde(rename = "FIN_DERIVED_DEBOUNCE_MS")]
+    pub derived_debounce_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    pub status: Status,
+    pub seq: u64,
+    pub counters: Counters,
+    pub flags: FlagValues,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_and_status_have_the_documented_json_shapes() {
+        let p = Patch::Remove { id: "t1".into() };
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"op": "remove", "id": "t1"})
+        );
+        let s = Status {
+            state: StatusState::Reconnecting,
+            since: "2026-11-27T10:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            serde_json::to_value(s).unwrap(),
+            serde_json::json!({"state": "reconnecting", "since": "2026-11-27T10:00:00Z"})
+        );
+        let f = FlagValues {
+            leader_enabled: true,
+            derived_debounce_ms: 1000,
+        };
+        assert_eq!(
+            serde_json::to_value(f).unwrap(),
+            serde_json::json!({"FIN_LEADER_ENABLED": true, "FIN_DERIVED_DEBOUNCE_MS": 1000})
+        );
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every benchmark that prints a figure (`make bench`). Each one is a section
+# of its own below, delimited by `# --- name` / `# --- end name`; add yours
+# the same way. Release builds; run on an otherwise idle machine.
+#
+#   scripts/bench.sh            # all sections
+#   scripts/bench.sh longpoll   # just one
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+ONLY="${1:-}"
+
+# --- longpoll: the realtime hub behind the real server (server/benches/longpoll.rs)
+# Idle long-polls held open (RSS per waiter of the server process), and
+# write→delivery latency at 1k and 10k waiters, deliveries per second.
+# Every waiter is a socket in the server and one in the bench, so the
+# open-file limit of each process caps the waiter count: raise the soft
+# limit to the hard one (raising the hard one needs CAP_SYS_RESOURCE).
+if want longpoll; then
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  log "longpoll: open-file limit $(ulimit -n)"
+  cargo bench --quiet -p ledgerline-server --bench longpoll
+fi
+# --- end longpoll

@@ -1,0 +1,241 @@
+//! `GET /v1/realtime/poll`: the long-poll. The query is parsed once here into
+//! a [`PollRequest`] — cursor, property filter, timeout — and handed to the
+//! hub; the hub's answer is the body, its errors map to 401 and 503.
+//!
+//! Property lists are checked against the caller's org and scope: an id that
+//! is not one of the org's properties, or that a staff token may not see, is
+//! a 404 like every other unpermitted resource (it does not reveal whether
+//! the property exists). An empty list (`property_id=`) or an empty item is a
+//! 400: "no properties" is never what a client means.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::extract::State;
+use ledgerline_wire::{Cursor, ErrorBody, PollResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{error::ApiError, extract::Query, principal::Principal};
+use crate::{
+    realtime::{PollError, PollRequest, PropertyFilter},
+    state::AppState,
+};
+
+/// Most property ids one poll may name.
+pub const MAX_PROPERTIES: usize = 64;
+
+/// The query as sent; [`PollParams::parse`] checks it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PollQuery {
+    /// The `cursor` of the previous answer. Omitted: answer at once with the
+    /// head cursor and no events.
+    pub cursor: Option<String>,
+    /// Comma-separated property ids to narrow the events to (each must be
+    /// one the caller may see). Omitted: every property the caller may see.
+    pub property_id: Option<String>,
+    /// Longest wait in milliseconds, 1 to the server's poll timeout (the
+    /// default).
+    pub timeout_ms: Option<String>,
+}
+
+/// A checked poll query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollParams {
+    pub cursor: Option<Cursor>,
+    /// Deduplicated, in the order given.
+    pub properties: Option<Vec<String>>,
+    pub timeout: Option<Duration>,
+}
+
+impl PollParams {
+    /// Checks `query` against a server whose poll timeout is `max_timeout`.
+    pub fn parse(query: PollQuery, max_timeout: Duration) -> Result<PollParams, ApiError> {
+        let cursor = query
+            .cursor
+            .map(|c| c.parse::<Cursor>())
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let properties = query
+            .property_id
+            .map(|list| property_list(&list))
+            .transpose()?;
+        let timeout = query
+            .timeout_ms
+            .map(|t| timeout(&t, max_timeout))
+            .transpose()?;
+        Ok(PollParams {
+            cursor,
+            properties,
+            timeout,
+        })
+    }
+}
+
+fn property_list(list: &str) -> Result<Vec<String>, ApiError> {
+    if list.is_empty() {
+        return Err(ApiError::BadRequest(
+            "property_id must name at least one property; omit it for all".into(),
+        ));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for id in list.split(',') {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "property_id {list:?} has an empty item"
+            )));
+        }
+        if !ids.iter().any(|seen| seen == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.len() > MAX_PROPERTIES {
+        return Err(ApiError::BadRequest(format!(
+            "property_id names more than {MAX_PROPERTIES} properties"
+        )));
+    }
+    Ok(ids)
+}
+
+fn timeout(raw: &str, max: Duration) -> Result<Duration, ApiError> {
+    let max_ms = max.as_millis();
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "timeout_ms must be a whole number from 1 to {max_ms}"
+        ))
+    };
+    if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let ms: u64 = raw.parse().map_err(|_| bad())?;
+    if ms == 0 || u128::from(ms) > max_ms {
+        return Err(bad());
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// Wait for the org's next events after `cursor` that the caller may see.
+#[utoipa::path(
+    get, path = "/v1/realtime/poll", tag = "realtime",
+    security(("bearer" = [])),
+    params(PollQuery),
+    responses(
+        (status = 200, description = "events after the cursor (maybe none: timeout, waiter cap with `retry_after_ms`, or `reset: true`)", body = PollResponse),
+        (status = 400, description = "bad cursor, property list or timeout_ms", body = ErrorBody),
+        (status = 401, description = "missing, invalid or revoked token (also ends a waiting poll)", body = ErrorBody),
+        (status = 404, description = "a property the caller may not see", body = ErrorBody),
+        (status = 503, description = "the event log could not be read; retry", body = ErrorBody),
+    )
+)]
+pub async fn poll(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<PollQuery>,
+) -> Result<axum::Json<PollResponse>, ApiError> {
+    let params = PollParams::parse(query, state.config().poll_timeout())?;
+    if let Some(wanted) = &params.properties {
+        let visible = state
+            .store()
+            .properties(&principal.org_id, principal.visible())
+            .await?;
+        if !wanted.iter().all(|id| visible.iter().any(|p| &p.id == id)) {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let request = PollRequest {
+        org_id: Arc::from(principal.org_id),
+        token_id: Arc::from(principal.token_id),
+        cursor: params.cursor,
+        filter: PropertyFilter::new(principal.properties, params.properties),
+        timeout: params.timeout,
+    };
+    match state.hub().poll(request).await {
+        Ok(response) => Ok(axum::Json(response)),
+        Err(PollError::Revoked) => Err(ApiError::Unauthorized("the token was revoked")),
+        Err(PollError::Log(err)) => Err(ApiError::Unavailable(err.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: Duration = Duration::from_secs(25);
+
+    fn query(
+        cursor: Option<&str>,
+        property_id: Option<&str>,
+        timeout_ms: Option<&str>,
+    ) -> PollQuery {
+        PollQuery {
+            cursor: cursor.map(Into::into),
+            property_id: property_id.map(Into::into),
+            timeout_ms: timeout_ms.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_full_query_parses() {
+        let p = PollParams::parse(query(Some("42"), Some("p1,p2,p1"), Some("1500")), MAX).unwrap();
+        assert_eq!(p.cursor, Some(Cursor(42)));
+        assert_eq!(p.properties, Some(vec!["p1".into(), "p2".into()]));
+        assert_eq!(p.timeout, Some(Duration::from_millis(1500)));
+        let none = PollParams::parse(PollQuery::default(), MAX).unwrap();
+        assert_eq!(
+            (none.cursor, none.properties, none.timeout),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn bad_cursors_are_refused() {
+        for bad in ["", "-1", "abc", "1.5", "99999999999999999999999"] {
+            assert!(
+                PollParams::parse(query(Some(bad), None, None), MAX).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_property_lists_and_items_are_refused() {
+        for bad in ["", ",", "p1,", ",p1", "p1,,p2", " "] {
+            assert!(
+                PollParams::parse(query(None, Some(bad), None), MAX).is_err(),
+                "{bad:?}"
+            );
+        }
+        let many = (0..=MAX_PROPERTIES)
+            .map(|i| format!("p{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(PollParams::parse(query(None, Some(&many), None), MAX).is_err());
+    }
+
+    #[test]
+    fn timeouts_must_be_within_the_servers() {
+        for bad in [
+            "",
+            "0",
+            "-5",
+            "+5",
+            "1e3",
+            "abc",
+            "25001",
+            "99999999999999999999999",
+        ] {
+            assert!(
+                PollParams::parse(query(None, None, Some(bad)), MAX).is_err(),
+                "{bad:?}"
+            );
+        }
+        for good in ["1", "25000"] {
+            assert!(
+                PollParams::parse(query(None, None, Some(good)), MAX).is_ok(),
+                "{good}"
+            );
+        }
+    }
+}

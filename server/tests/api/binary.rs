@@ -1,0 +1,118 @@
+//! The `ledgerline-server` binary itself: defaults, the `listening on` line,
+//! graceful stop on SIGTERM, and `seed`.
+
+use std::process::Stdio;
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::Command,
+};
+
+fn server() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ledgerline-server"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LEDGERLINE_") {
+            command.env_remove(key);
+        }
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_uses_a_sqlite_file_in_the_working_directory_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("a line on stdout");
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"));
+
+    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let login = reqwest::Client::new()
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "staff@demo.test", "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::OK, "demo data exists");
+    assert!(dir.path().join("ledgerline.db").exists());
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+}
+
+#[tokio::test]
+async fn seed_creates_orgs_and_prints_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("seed.db").display());
+    let output = server()
+        .args([
+            "seed",
+            "--orgs",
+            "25",
+            "--properties",
+            "3",
+            "--users",
+            "4",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with("seeded 25 orgs (75 properties, 100 users) in "),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("orgs/s"), "{stdout}");
+
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let counts: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orgs), (SELECT COUNT(*) FROM properties),
+                (SELECT COUNT(*) FROM users)",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    // Plus the two demo orgs (5 + 2 properties, 4 + 1 users).
+    assert_eq!(counts, (27, 82, 105));
+}
+
+#[tokio::test]
+async fn postgres_urls_are_refused_with_a_clear_message() {
+    let output = server()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://u:secret@localhost/x",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+}

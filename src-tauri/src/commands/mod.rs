@@ -1,0 +1,85 @@
+//! The IPC commands of `docs/desktop-api.md`, one module per area. Each is
+//! a one-line call into the core (or into [`crate::windows`]); every one
+//! rejects with the core's serializable
+//! [`CommandError`](ledgerline_client::CommandError) `{kind, message, field?}`.
+//!
+//! [`NAMES`] must list exactly the commands of [`handler`]: `build.rs`
+//! generates an `allow-<name>` permission for each, which
+//! `capabilities/default.json` grants.
+
+pub mod diagnostics;
+pub mod mutations;
+pub mod reports;
+pub mod rows;
+pub mod session;
+pub mod windows;
+
+use tauri::{ipc::Invoke, Runtime};
+
+/// Every command's name (kept in step with `build.rs`'s `COMMANDS`).
+pub const NAMES: &[&str] = &[
+    "session",
+    "sign_in",
+    "sign_out",
+    "subscribe",
+    "unsubscribe",
+    "list_rows",
+    "create_transaction",
+    "update_transaction",
+    "delete_transaction",
+    "approve_transaction",
+    "reject_transaction",
+    "watch_report",
+    "unwatch_report",
+    "save_csv",
+    "window_focused",
+    "open_window",
+    "diagnostics",
+    "set_flag",
+];
+
+pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        session::session,
+        session::sign_in,
+        session::sign_out,
+        rows::subscribe,
+        rows::unsubscribe,
+        rows::list_rows,
+        mutations::create_transaction,
+        mutations::update_transaction,
+        mutations::delete_transaction,
+        mutations::approve_transaction,
+        mutations::reject_transaction,
+        reports::watch_report,
+        reports::unwatch_report,
+        reports::save_csv,
+        windows::window_focused,
+        windows::open_window,
+        diagnostics::diagnostics,
+        diagnostics::set_flag,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NAMES;
+
+    #[test]
+    fn every_command_has_a_permission_and_a_grant() {
+        let build_rs = include_str!("../../build.rs");
+        let capability = include_str!("../../capabilities/default.json");
+        for name in NAMES {
+            assert!(
+                build_rs.contains(&format!("\"{name}\"")),
+                "{name} missing from build.rs"
+            );
+            let permission = format!("\"allow-{}\"", name.replace('_', "-"));
+            assert!(
+                capability.contains(&permission),
+                "{permission} missing from the capability"
+            );
+        }
+        assert_eq!(build_rs.matches("\",\n").count(), NAMES.len());
+    }
+}

@@ -1,0 +1,40 @@
+//! The optimistic writes: `create_transaction`, `update_transaction`,
+//! `delete_transaction`, `approve_transaction`, `reject_transaction`.
+
+use ledgerline_client::{CommandError, Row};
+use ledgerline_wire::{NewTransaction, TransactionPatch};
+use tauri::State;
+
+use crate::state::Shell;
+
+#[tauri::command]
+pub async fn create_transaction(
+    shell: State<'_, Shell>,
+    input: NewTransaction,
+) -> Result<Row, CommandError> {
+    shell.core.create_transaction(input).await
+}
+
+#[tauri::command]
+pub async fn update_transaction(
+    shell: State<'_, Shell>,
+    id: String,
+    patch: TransactionPatch,
+) -> Result<Row, CommandError> {
+    shell.core.update_transaction(&id, patch).await
+}
+
+#[tauri::command]
+pub async fn delete_transaction(shell: State<'_, Shell>, id: String) -> Result<(), CommandError> {
+    shell.core.delete_transaction(&id).await
+}
+
+#[tauri::command]
+pub async fn approve_transaction(shell: State<'_, Shell>, id: String) -> Result<Row, CommandError> {
+    shell.core.approve_transaction(&id).await
+}
+
+#[tauri::command]
+pub async fn reject_transaction(shell: State<'_, Shell>, id: String) -> Result<Row, CommandError> {
+    shell.core.reject_transaction(&id).await
+}

@@ -1,0 +1,217 @@
+//! The environment knobs of the desktop app, read once at start.
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `LEDGERLINE_DATA_DIR` | where the cache (SQLite) and the store file live; default the OS app data dir |
+//! | `LEDGERLINE_SERVER`, `LEDGERLINE_EMAIL`, `LEDGERLINE_PASSWORD` | all three: sign in without the form (kiosks, automation) |
+//! | `LEDGERLINE_BACKOFF_BASE_MS`, `LEDGERLINE_BACKOFF_MAX_MS` | reconnect backoff (500 ms doubling to 8 s) |
+//! | `LEDGERLINE_OFFLINE_AFTER_FAILURES` | failures in a row before "offline" (3) |
+//! | `LEDGERLINE_OFFLINE_POLL_MIN_MS`, `LEDGERLINE_OFFLINE_POLL_MAX_MS` | offline re-fetch cadence, jittered (12 000–18 000) |
+//! | `LEDGERLINE_POLL_TIMEOUT_MS` | the long-poll timeout asked of the server (25 000) |
+//! | `LEDGERLINE_REQUEST_TIMEOUT_MS` | every other request (15 000) |
+//! | `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS` | the core's flags; read by the core itself (store, then environment) |
+//!
+//! The defaults are the core's product values ([`CoreConfig::default`]);
+//! the interval knobs exist so tests can shorten them.
+
+use std::{path::PathBuf, time::Duration};
+
+use ledgerline_client::{CommandError, Core, CoreConfig};
+
+pub const DATA_DIR: &str = "LEDGERLINE_DATA_DIR";
+pub const SERVER: &str = "LEDGERLINE_SERVER";
+pub const EMAIL: &str = "LEDGERLINE_EMAIL";
+pub const PASSWORD: &str = "LEDGERLINE_PASSWORD";
+
+/// Picks one interval field of a [`CoreConfig`].
+type Field = fn(&mut CoreConfig) -> &mut Duration;
+
+/// Each interval knob and the [`CoreConfig`] field it sets.
+const DURATION_KNOBS: &[(&str, Field)] = &[
+    ("LEDGERLINE_BACKOFF_BASE_MS", |c| &mut c.backoff_base),
+    ("LEDGERLINE_BACKOFF_MAX_MS", |c| &mut c.backoff_max),
+    ("LEDGERLINE_OFFLINE_POLL_MIN_MS", |c| {
+        &mut c.offline_poll_min
+    }),
+    ("LEDGERLINE_OFFLINE_POLL_MAX_MS", |c| {
+        &mut c.offline_poll_max
+    }),
+    ("LEDGERLINE_POLL_TIMEOUT_MS", |c| &mut c.poll_timeout),
+    ("LEDGERLINE_REQUEST_TIMEOUT_MS", |c| &mut c.request_timeout),
+];
+const OFFLINE_AFTER_FAILURES: &str = "LEDGERLINE_OFFLINE_AFTER_FAILURES";
+
+/// What the environment asked for.
+#[derive(Debug, Clone)]
+pub struct ShellConfig {
+    pub data_dir: Option<PathBuf>,
+    pub auto_sign_in: Option<AutoSignIn>,
+    /// The core's intervals, with `cache_path` still to be set.
+    pub core: CoreConfig,
+}
+
+/// `LEDGERLINE_SERVER` + `LEDGERLINE_EMAIL` + `LEDGERLINE_PASSWORD`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AutoSignIn {
+    pub server_url: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for AutoSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutoSignIn")
+            .field("server_url", &self.server_url)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AutoSignIn {
+    /// Signs in unless the stored session is already this user on this
+    /// server (then the cache and the running long-poll are kept).
+    pub async fn sign_in(&self, core: &Core) {
+        if let Some(current) = core.session() {
+            if current.server_url.trim_end_matches('/') == self.server_url.trim_end_matches('/')
+                && current.user.email.eq_ignore_ascii_case(&self.email)
+            {
+                return;
+            }
+        }
+        match core
+            .sign_in(&self.server_url, &self.email, &self.password)
+            .await
+        {
+            Ok(view) => tracing::info!(email = %view.user.email, "signed in from the environment"),
+            Err(CommandError { kind, message, .. }) => {
+                tracing::error!(?kind, %message, "sign-in from the environment failed")
+            }
+        }
+    }
+}
+
+impl ShellConfig {
+    /// Reads the knobs through `env` (normally `std::env::var`). Empty
+    /// values count as unset; an unparsable number is an error, not a
+    /// silent default.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<ShellConfig, String> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let mut core = CoreConfig::default();
+        for (name, field) in DURATION_KNOBS {
+            if let Some(v) = get(name) {
+                *field(&mut core) = Duration::from_millis(parse_number(name, &v)?);
+            }
+        }
+        if let Some(v) = get(OFFLINE_AFTER_FAILURES) {
+            core.offline_after_failures = parse_number(OFFLINE_AFTER_FAILURES, &v)?
+                .try_into()
+                .map_err(|_| format!("{OFFLINE_AFTER_FAILURES} is too large"))?;
+        }
+        if core.offline_poll_min > core.offline_poll_max {
+            return Err(
+                "LEDGERLINE_OFFLINE_POLL_MIN_MS is above LEDGERLINE_OFFLINE_POLL_MAX_MS".into(),
+            );
+        }
+        let auto_sign_in = match (get(SERVER), get(EMAIL), get(PASSWORD)) {
+            (Some(server_url), Some(email), Some(password)) => Some(AutoSignIn {
+                server_url,
+                email,
+                password,
+            }),
+            (None, None, None) => None,
+            _ => {
+                return Err(format!(
+                    "set all of {SERVER}, {EMAIL} and {PASSWORD} to sign in from the environment, or none"
+                ))
+            }
+        };
+        Ok(ShellConfig {
+            data_dir: get(DATA_DIR).map(PathBuf::from),
+            auto_sign_in,
+            core,
+        })
+    }
+
+    /// The core's configuration with its cache in `data_dir`.
+    pub fn core_config(&self, data_dir: &std::path::Path) -> CoreConfig {
+        CoreConfig {
+            cache_path: CoreConfig::new(data_dir).cache_path,
+            ..self.core.clone()
+        }
+    }
+}
+
+fn parse_number(name: &str, value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{name}={value:?} is not a whole number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<ShellConfig, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ShellConfig::from_env(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn no_environment_means_product_defaults() {
+        let c = from(&[]).unwrap();
+        assert!(c.data_dir.is_none());
+        assert!(c.auto_sign_in.is_none());
+        assert_eq!(c.core.offline_poll_min, Duration::from_secs(12));
+        assert_eq!(c.core.offline_poll_max, Duration::from_secs(18));
+    }
+
+    #[test]
+    fn interval_knobs_override_the_core_config() {
+        let c = from(&[
+            ("LEDGERLINE_OFFLINE_POLL_MIN_MS", "1500"),
+            ("LEDGERLINE_OFFLINE_POLL_MAX_MS", "2500"),
+            ("LEDGERLINE_BACKOFF_BASE_MS", "100"),
+            ("LEDGERLINE_OFFLINE_AFTER_FAILURES", "2"),
+            ("LEDGERLINE_DATA_DIR", "/tmp/x"),
+        ])
+        .unwrap();
+        assert_eq!(c.core.offline_poll_min, Duration::from_millis(1500));
+        assert_eq!(c.core.offline_poll_max, Duration::from_millis(2500));
+        assert_eq!(c.core.backoff_base, Duration::from_millis(100));
+        assert_eq!(c.core.offline_after_failures, 2);
+        let core = c.core_config(c.data_dir.as_deref().unwrap());
+        assert_eq!(
+            core.cache_path,
+            PathBuf::from("/tmp/x").join(ledgerline_client::config::CACHE_FILE)
+        );
+    }
+
+    #[test]
+    fn bad_numbers_and_inverted_ranges_are_errors() {
+        assert!(from(&[("LEDGERLINE_BACKOFF_BASE_MS", "soon")]).is_err());
+        assert!(from(&[
+            ("LEDGERLINE_OFFLINE_POLL_MIN_MS", "5000"),
+            ("LEDGERLINE_OFFLINE_POLL_MAX_MS", "1000"),
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn auto_sign_in_needs_all_three_and_hides_the_password() {
+        let c = from(&[
+            ("LEDGERLINE_SERVER", "http://127.0.0.1:1"),
+            ("LEDGERLINE_EMAIL", "owner@demo.test"),
+            ("LEDGERLINE_PASSWORD", "demo"),
+        ])
+        .unwrap();
+        let auto = c.auto_sign_in.unwrap();
+        assert_eq!(auto.email, "owner@demo.test");
+        assert!(!format!("{auto:?}").contains("password"));
+        assert!(from(&[("LEDGERLINE_EMAIL", "owner@demo.test")]).is_err());
+    }
+}

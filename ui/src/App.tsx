@@ -1,0 +1,104 @@
+import { useEffect, useRef, useState } from "react";
+import { ApprovalsView } from "./ApprovalsView";
+import { SignOutContext } from "./components";
+import { FinancePage } from "./FinancePage";
+import { parseView } from "./filters";
+import * as ipc from "./ipc";
+import * as live from "./live";
+import { ReportView } from "./ReportView";
+import { SignIn } from "./SignIn";
+import type { CommandError, SessionView } from "./types";
+
+type SessionState = { phase: "loading" } | { phase: "out"; error?: CommandError } | { phase: "in"; session: SessionView };
+
+/** Who is signed in: pages and row stores belong to one login. */
+const identity = (s: SessionView) => `${s.server_url}|${s.org.id}|${s.user.id}`;
+
+export function App() {
+  const [state, setState] = useState<SessionState>({ phase: "loading" });
+  const identityRef = useRef<string | null>(null);
+  const view = parseView(window.location.search);
+
+  useEffect(() => {
+    let cancelled = false;
+    const apply = (s: SessionView | null) => {
+      if (cancelled) return;
+      // Another login (or none): this window's patch stream and row snapshots
+      // belong to the old one, so close the stream; pages remount by identity.
+      const id = s ? identity(s) : null;
+      if (id !== identityRef.current) {
+        if (identityRef.current !== null) void live.close();
+        identityRef.current = id;
+      }
+      setState(s ? { phase: "in", session: s } : { phase: "out" });
+    };
+    const stop = ipc.effectListener(ipc.onSession(apply));
+    // A command refused for lack of a session: ask the core whether we still have one.
+    ipc.onUnauthorized(() => {
+      ipc.getSession().then(apply, () => {});
+    });
+    ipc.getSession().then(apply, (e) => !cancelled && setState({ phase: "out", error: ipc.toCommandError(e) }));
+    return () => {
+      cancelled = true;
+      ipc.onUnauthorized(null);
+      stop();
+    };
+  }, []);
+
+  // Refetch-on-focus: the core decides what is stale.
+  useEffect(
+    () =>
+      ipc.effectListener(
+        ipc.onWindowFocus((focused) => {
+          if (focused) ipc.windowFocused().catch(() => {});
+        }),
+      ),
+    [],
+  );
+
+  if (state.phase === "loading") return <div className="boot">Loading…</div>;
+  if (state.phase === "out") {
+    return (
+      <SignIn
+        initialError={state.error}
+        onSignedIn={(s) => {
+          if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
+          identityRef.current = identity(s);
+          setState({ phase: "in", session: s });
+        }}
+      />
+    );
+  }
+  const s = state.session;
+  const signOut = () => {
+    // The shell also sends `session: null` to every window; don't wait for it here.
+    ipc.signOut().then(
+      () => {
+        identityRef.current = null;
+        void live.close();
+        setState({ phase: "out" });
+      },
+      (e) => setState({ phase: "out", error: ipc.toCommandError(e) }),
+    );
+  };
+  return (
+    <SignOutContext.Provider value={signOut}>
+      <div className="session-root" key={identity(s)}>
+        {page(s)}
+      </div>
+    </SignOutContext.Provider>
+  );
+
+  function page(s: SessionView) {
+    switch (view.name) {
+      case "property":
+        return <FinancePage key={`p-${view.id}`} session={s} lockedPropertyId={view.id} />;
+      case "report":
+        return <ReportView session={s} />;
+      case "approvals":
+        return <ApprovalsView session={s} />;
+      default:
+        return <FinancePage key="main" session={s} />;
+    }
+  }
+}

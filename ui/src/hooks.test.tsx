@@ -1,0 +1,83 @@
+// @vitest-environment jsdom
+// useRows against a scripted shell (Tauri's IPC mocks): the subscription is
+// open before list_rows, batches that arrive while list_rows is in flight are
+// applied on top of the snapshot when newer, ignored when older.
+
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act } from "react";
+import { createRoot } from "react-dom/client";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useRows } from "./hooks";
+import type { PatchBatch, Row, RowPage, RowQuery } from "./types";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const row = (id: string, over: Partial<Row> = {}): Row => ({
+  id, kind: "revenue", property_id: "p1", amount_minor: 100, currency: "USD", category: "Rooms", memo: id,
+  occurred_on: "2026-11-10", status: "pending", version: 1, client_mutation_id: null, created_by: "u",
+  created_at: `2026-11-10T10:00:00Z`, updated_at: "2026-11-10T10:00:00Z", pending_sync: false, sync_error: null, ...over,
+});
+
+const calls: string[] = [];
+let channelId = -1;
+let index = 0;
+let releaseList: ((p: RowPage) => void) | null = null;
+
+function send(b: PatchBatch) {
+  (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, d: unknown): void } }).__TAURI_INTERNALS__.runCallback(
+    channelId,
+    { message: b, index: index++ },
+  );
+}
+
+beforeAll(() => {
+  mockIPC((cmd, args) => {
+    calls.push(cmd);
+    if (cmd === "subscribe") {
+      channelId = (args as { onBatch: { id: number } }).onBatch.id;
+      return { subscription: 1, seq: 10 };
+    }
+    if (cmd === "list_rows") return new Promise<RowPage>((r) => (releaseList = r));
+    throw { kind: "internal", message: `unexpected ${cmd}` };
+  });
+});
+
+let latest: Row[] = [];
+function Probe({ query }: { query: RowQuery }) {
+  const { store } = useRows(query);
+  latest = store ? [...store.sorted] : [];
+  return null;
+}
+
+const settle = () =>
+  act(async () => {
+    await new Promise((r) => setTimeout(r, 40));
+  });
+
+describe("useRows", () => {
+  it("subscribes first, then lists, and merges in-flight batches by seq", async () => {
+    const host = document.createElement("div");
+    const root = createRoot(host);
+    await act(async () => root.render(<Probe query={{ kind: "revenue" }} />));
+    await settle();
+    expect(calls).toEqual(["subscribe", "list_rows"]);
+
+    // While list_rows is in flight: one batch older than the snapshot, one newer.
+    send({ seq: 11, patches: [{ op: "upsert", row: row("old", { memo: "stale" }) }] });
+    send({ seq: 13, patches: [{ op: "upsert", row: row("new") }, { op: "upsert", row: row("x", { kind: "expense" }) }] });
+    await act(async () => releaseList!({ rows: [row("a"), row("old")], total: 2, seq: 12 }));
+    await settle();
+    expect(latest.map((r) => r.id).sort()).toEqual(["a", "new", "old"]);
+    expect(latest.find((r) => r.id === "old")?.memo).toBe("old"); // the seq-11 batch was older than the snapshot
+
+    // Live from here on.
+    send({ seq: 14, patches: [{ op: "remove", id: "a" }] });
+    send({ seq: 14, patches: [{ op: "upsert", row: row("local-m", { client_mutation_id: "m", pending_sync: true }) }] });
+    await settle();
+    expect(latest.map((r) => r.id).sort()).toEqual(["local-m", "new", "old"]);
+    send({ seq: 15, patches: [{ op: "remove", id: "local-m" }, { op: "upsert", row: row("real-m", { client_mutation_id: "m" }) }] });
+    await settle();
+    expect(latest.map((r) => r.id).sort()).toEqual(["new", "old", "real-m"]);
+    await act(async () => root.unmount());
+  });
+});

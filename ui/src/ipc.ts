@@ -1,0 +1,119 @@
+// The one module that talks to the Tauri shell (docs/desktop-api.md). Every
+// other module imports these typed functions; nothing else calls invoke,
+// listen or Channel. Commands reject with a CommandError.
+
+import { Channel, invoke, isTauri } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWindow } from "@tauri-apps/api/window";
+import type {
+  Aggregates, CommandError, Diagnostics, FlagName, Flags, NewTransaction, PatchBatch, ReportRange, Row, RowPage,
+  RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget,
+} from "./types";
+
+export { isTauri };
+export type { UnlistenFn };
+
+const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "internal"]);
+
+/** Whatever a command rejected with, as a CommandError with plain words. */
+export function toCommandError(e: unknown): CommandError {
+  if (e && typeof e === "object" && "message" in e) {
+    const o = e as { kind?: unknown; message?: unknown; field?: unknown };
+    const kind = typeof o.kind === "string" && KINDS.has(o.kind) ? (o.kind as CommandError["kind"]) : "internal";
+    const err: CommandError = { kind, message: String(o.message) };
+    if (typeof o.field === "string") err.field = o.field;
+    return err;
+  }
+  if (typeof e === "string") return { kind: "internal", message: e };
+  return { kind: "internal", message: "Something went wrong talking to the app" };
+}
+
+let unauthorized: (() => void) | null = null;
+
+/** Called when a command other than sign_in fails with `unauthorized` (session gone). */
+export function onUnauthorized(cb: (() => void) | null) {
+  unauthorized = cb;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = toCommandError(e);
+    if (err.kind === "unauthorized" && cmd !== "sign_in" && cmd !== "session") unauthorized?.();
+    throw err;
+  }
+}
+
+// --- session -------------------------------------------------------------
+
+export const getSession = () => call<SessionView | null>("session");
+export const signIn = (serverUrl: string, email: string, password: string) =>
+  call<SessionView>("sign_in", { serverUrl, email, password });
+export const signOut = () => call<null>("sign_out");
+
+// --- rows ----------------------------------------------------------------
+
+/** Open this window's patch stream. Call once per window (see live.ts). */
+export async function subscribe(onBatch: (b: PatchBatch) => void): Promise<Subscription> {
+  const channel = new Channel<PatchBatch>(onBatch);
+  return call<Subscription>("subscribe", { onBatch: channel });
+}
+export const unsubscribe = (subscription: number) => call<null>("unsubscribe", { subscription });
+export const listRows = (query: RowQuery) => call<RowPage>("list_rows", { query });
+
+export const createTransaction = (input: NewTransaction) => call<Row>("create_transaction", { input });
+export const updateTransaction = (id: string, patch: TransactionPatch) =>
+  call<Row>("update_transaction", { id, patch });
+export const deleteTransaction = (id: string) => call<null>("delete_transaction", { id });
+export const approveTransaction = (id: string) => call<Row>("approve_transaction", { id });
+export const rejectTransaction = (id: string) => call<Row>("reject_transaction", { id });
+
+// --- aggregates ------------------------------------------------------------
+
+export const watchReport = (range: ReportRange) => call<Aggregates>("watch_report", { range });
+export const unwatchReport = (range: ReportRange) => call<null>("unwatch_report", { range });
+
+// --- app -------------------------------------------------------------------
+
+export const windowFocused = () => call<null>("window_focused");
+export const diagnostics = () => call<Diagnostics>("diagnostics");
+export const setFlag = <N extends FlagName>(name: N, value: Flags[N]) => call<Diagnostics>("set_flag", { name, value });
+export const openWindow = (target: WindowTarget) => call<null>("open_window", { target });
+export const saveCsv = (filename: string, contents: string) => call<string>("save_csv", { filename, contents });
+
+// --- events ----------------------------------------------------------------
+
+function on<T>(event: string, cb: (payload: T) => void): Promise<UnlistenFn> {
+  return listen<T>(event, (e) => cb(e.payload));
+}
+
+export const onStatus = (cb: (s: Status) => void) => on<Status>("status", cb);
+export const onAggregates = (cb: (a: Aggregates) => void) => on<Aggregates>("aggregates", cb);
+export const onSyncProgress = (cb: (p: SyncProgress) => void) => on<SyncProgress>("sync_progress", cb);
+export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView | null>("session", cb);
+
+/** The native window gained (true) or lost (false) focus. */
+export function onWindowFocus(cb: (focused: boolean) => void): Promise<UnlistenFn> {
+  return getCurrentWindow().onFocusChanged((e) => cb(e.payload));
+}
+
+/**
+ * Subscribe to an event from a React effect: returns a cleanup that also
+ * handles the listener arriving after the effect was already cleaned up.
+ */
+export function effectListener(p: Promise<UnlistenFn>): () => void {
+  let off: UnlistenFn | null = null;
+  let done = false;
+  p.then(
+    (fn) => {
+      if (done) fn();
+      else off = fn;
+    },
+    (e) => console.warn("listen failed", e),
+  );
+  return () => {
+    done = true;
+    off?.();
+  };
+}

@@ -1,0 +1,238 @@
+// The rows a table shows: a keyed store loaded from `list_rows` and patched
+// live by `PatchBatch`es. Pure: every function returns a new store (or the
+// same object when nothing changed) and never mutates its input, so React can
+// compare by identity.
+//
+// Rules (see docs/desktop-api.md):
+// - Keyed by id: an upsert replaces, a remove deletes; both are idempotent.
+// - An optimistic row's id is `local-<client_mutation_id>`. When the real row
+//   arrives (normally `remove local-…` + `upsert real` in one batch) the local
+//   row goes, in either arrival order, so a row is never shown twice.
+// - Only rows matching the query are kept: a row that stops matching leaves.
+// - Order: occurred_on desc, then created_at desc, then id desc (stable).
+// - A batch whose `seq` is lower than the store's is older than the snapshot
+//   and is ignored; equal seq is applied (optimistic writes don't advance seq,
+//   and re-applying an upsert or remove changes nothing).
+
+import type { Patch, PatchBatch, Row, RowQuery } from "./types";
+
+export interface RowStore {
+  readonly query: RowQuery;
+  /** The cache seq the store reflects. */
+  readonly seq: number;
+  readonly byId: RowIndex;
+  /** All rows in display order. */
+  readonly sorted: readonly Row[];
+}
+
+export const LOCAL_PREFIX = "local-";
+
+/**
+ * An immutable id → row index. Copying a 100k-entry Map costs ~80 ms, far
+ * too much per batch, so changes go into a small overlay over a shared base;
+ * the overlay is folded into a fresh base once it grows (amortised O(1)).
+ */
+export class RowIndex {
+  private constructor(
+    private readonly base: ReadonlyMap<string, Row>,
+    private readonly overlay: ReadonlyMap<string, Row | null>,
+    readonly size: number,
+  ) {}
+
+  static of(rows: Iterable<Row>): RowIndex {
+    const m = new Map<string, Row>();
+    for (const r of rows) m.set(r.id, r);
+    return new RowIndex(m, new Map(), m.size);
+  }
+
+  /** Takes ownership of `m`: the caller must not change it afterwards. */
+  static fromMap(m: Map<string, Row>): RowIndex {
+    return new RowIndex(m, new Map(), m.size);
+  }
+
+  get(id: string): Row | undefined {
+    const o = this.overlay.get(id);
+    if (o !== undefined) return o ?? undefined;
+    return this.base.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Does any row satisfy `pred`? (A plain loop: generators are slow on 100k rows.) */
+  some(pred: (r: Row) => boolean): boolean {
+    for (const r of this.overlay.values()) if (r !== null && pred(r)) return true;
+    for (const [id, r] of this.base) if (!this.overlay.has(id) && pred(r)) return true;
+    return false;
+  }
+
+  *values(): IterableIterator<Row> {
+    for (const [id, r] of this.base) if (!this.overlay.has(id)) yield r;
+    for (const r of this.overlay.values()) if (r !== null) yield r;
+  }
+
+  /** A new index with `changes` applied (null removes). */
+  with(changes: ReadonlyMap<string, Row | null>): RowIndex {
+    let size = this.size;
+    for (const [id, r] of changes) size += (r === null ? 0 : 1) - (this.has(id) ? 1 : 0);
+    if (this.overlay.size + changes.size > 1024) {
+      const m = new Map(this.base);
+      for (const [id, r] of [...this.overlay, ...changes]) {
+        if (r === null) m.delete(id);
+        else m.set(id, r);
+      }
+      return new RowIndex(m, new Map(), size);
+    }
+    const overlay = new Map(this.overlay);
+    for (const [id, r] of changes) overlay.set(id, this.base.has(id) || r !== null ? r : null);
+    return new RowIndex(this.base, overlay, size);
+  }
+}
+
+export function isLocalId(id: string): boolean {
+  return id.startsWith(LOCAL_PREFIX);
+}
+
+/** Does `row` belong in a table showing `query`? (limit/offset are ignored.) */
+export function matchesQuery(row: Row, q: RowQuery): boolean {
+  if (q.property_id !== undefined && row.property_id !== q.property_id) return false;
+  if (q.kind !== undefined && row.kind !== q.kind) return false;
+  if (q.status !== undefined && row.status !== q.status) return false;
+  if (q.from !== undefined && row.occurred_on < q.from) return false;
+  if (q.to !== undefined && row.occurred_on > q.to) return false;
+  return true;
+}
+
+/** Display order: negative when `a` comes first. */
+export function compareRows(a: Row, b: Row): number {
+  if (a.occurred_on !== b.occurred_on) return a.occurred_on < b.occurred_on ? 1 : -1;
+  // RFC 3339 UTC ("…T10:00:00.5Z") sorts correctly as a string, even with
+  // differing fraction lengths ('.' < 'Z'), and string compares are cheap.
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
+  if (a.id !== b.id) return a.id < b.id ? 1 : -1;
+  return 0;
+}
+
+export function emptyStore(query: RowQuery, seq = 0): RowStore {
+  return { query, seq, byId: RowIndex.of([]), sorted: [] };
+}
+
+/** A store from a `list_rows` snapshot (rows not matching the query are dropped). */
+export function fromSnapshot(query: RowQuery, rows: readonly Row[], seq: number): RowStore {
+  const byId = new Map<string, Row>();
+  for (const r of rows) if (matchesQuery(r, query)) byId.set(r.id, r);
+  // Never two rows for one mutation, even if a snapshot raced a confirmation.
+  for (const r of [...byId.values()]) {
+    if (!isLocalId(r.id) && r.client_mutation_id) byId.delete(LOCAL_PREFIX + r.client_mutation_id);
+  }
+  const sorted = [...byId.values()];
+  // list_rows already answers in display order; sort only if it did not.
+  if (!isSorted(sorted)) sorted.sort(compareRows);
+  return { query, seq, byId: RowIndex.fromMap(byId), sorted };
+}
+
+function isSorted(rows: readonly Row[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (compareRows(rows[i - 1]!, rows[i]!) > 0) return false;
+  return true;
+}
+
+/** Apply one batch. Returns the same store when the batch changes nothing. */
+export function applyBatch(store: RowStore, batch: PatchBatch): RowStore {
+  if (batch.seq < store.seq) return store;
+  return applyPatches(store, batch.patches, batch.seq);
+}
+
+export function applyPatches(store: RowStore, patches: readonly Patch[], seq = store.seq): RowStore {
+  // Net effect per id: a row to put in place, or null to take away.
+  const changes = new Map<string, Row | null>();
+  const current = (id: string): Row | undefined => {
+    const c = changes.get(id);
+    return c === undefined ? store.byId.get(id) : c ?? undefined;
+  };
+  for (const p of patches) {
+    if (p.op === "remove") {
+      if (current(p.id) !== undefined || store.byId.has(p.id)) changes.set(p.id, null);
+      continue;
+    }
+    const row = p.row;
+    const cmid = row.client_mutation_id;
+    if (cmid) {
+      if (isLocalId(row.id)) {
+        // The optimistic row arriving after its confirmation: drop it.
+        if (hasConfirmed(store.byId, changes, cmid)) continue;
+      } else {
+        const localId = LOCAL_PREFIX + cmid;
+        if (current(localId) !== undefined) changes.set(localId, null);
+      }
+    }
+    if (matchesQuery(row, store.query)) changes.set(row.id, row);
+    else if (current(row.id) !== undefined) changes.set(row.id, null);
+  }
+
+  // Drop no-op changes (removing what isn't there, putting back the same object).
+  for (const [id, r] of changes) {
+    const before = store.byId.get(id);
+    if (r === null ? before === undefined : before === r) changes.delete(id);
+  }
+  if (changes.size === 0) return seq === store.seq ? store : { ...store, seq };
+
+  return { query: store.query, seq, byId: store.byId.with(changes), sorted: resort(store, changes) };
+}
+
+/** Is a confirmed (non-local) row for this mutation in the store after `changes`? */
+function hasConfirmed(
+  byId: RowIndex,
+  changes: ReadonlyMap<string, Row | null>,
+  cmid: string,
+): boolean {
+  for (const [id, r] of changes) {
+    if (r !== null && !isLocalId(id) && r.client_mutation_id === cmid) return true;
+  }
+  return byId.some((r) => r.client_mutation_id === cmid && !isLocalId(r.id) && changes.get(r.id) !== null);
+}
+
+function resort(store: RowStore, changes: ReadonlyMap<string, Row | null>): Row[] {
+  if (changes.size > 64) {
+    const kept = store.sorted.filter((r) => !changes.has(r.id));
+    for (const r of changes.values()) if (r !== null) kept.push(r);
+    return kept.sort(compareRows);
+  }
+  // Few changes: copy (cheap, pointers only) and splice by binary search.
+  const out = store.sorted.slice();
+  for (const id of changes.keys()) {
+    const old = store.byId.get(id);
+    if (old === undefined) continue;
+    const i = insertionIndex(out, old) - 1;
+    if (out[i] === old) out.splice(i, 1);
+    else out.splice(out.findIndex((r) => r.id === id), 1); // defensive: never a stale duplicate
+  }
+  for (const r of changes.values()) if (r !== null) out.splice(insertionIndex(out, r), 0, r);
+  return out;
+}
+
+function insertionIndex(arr: readonly Row[], row: Row): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareRows(arr[mid]!, row) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Batches that arrived before the snapshot: keep those at or after the
+ * snapshot's seq (in order) and apply them on top of it.
+ */
+export function catchUp(store: RowStore, buffered: readonly PatchBatch[]): RowStore {
+  let s = store;
+  for (const b of buffered) s = applyBatch(s, b);
+  return s;
+}
+
+/** Rows of a store, e.g. for CSV export or the test hook. */
+export function rowsOf(store: RowStore): readonly Row[] {
+  return store.sorted;
+}

@@ -1,0 +1,218 @@
+// The desktop IPC contract (docs/desktop-api.md) and the wire types it embeds
+// (shared/spec/api.md, wire/src/*.rs), as TypeScript. Field names are the
+// JSON names (snake_case); command *argument* names are camelCase (Tauri maps
+// them), see ipc.ts.
+
+export type Kind = "revenue" | "expense";
+export type TxStatus = "pending" | "approved" | "rejected";
+export type Role = "owner" | "manager" | "accountant" | "staff";
+
+/** `YYYY-MM-DD` */
+export type IsoDate = string;
+/** RFC 3339 UTC timestamp */
+export type Timestamp = string;
+
+export interface Transaction {
+  id: string;
+  kind: Kind;
+  property_id: string;
+  amount_minor: number;
+  currency: string;
+  category: string;
+  memo: string;
+  occurred_on: IsoDate;
+  status: TxStatus;
+  version: number;
+  client_mutation_id: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A cached transaction as the UI shows it. */
+export interface Row extends Transaction {
+  /** An optimistic write not yet confirmed by the server. */
+  pending_sync: boolean;
+  /** Plain words when the server refused the write. */
+  sync_error: string | null;
+}
+
+export type Patch = { op: "upsert"; row: Row } | { op: "remove"; id: string };
+
+export interface PatchBatch {
+  /** The event seq the cache is at after applying the batch. */
+  seq: number;
+  patches: Patch[];
+}
+
+export interface RowQuery {
+  property_id?: string;
+  kind?: Kind;
+  status?: TxStatus;
+  from?: IsoDate;
+  to?: IsoDate;
+  limit?: number;
+  offset?: number;
+}
+
+export interface RowPage {
+  rows: Row[];
+  total: number;
+  seq: number;
+}
+
+export interface UserInfo {
+  id: string;
+  name: string;
+  email: string;
+  role: Role;
+}
+
+export interface PropertyInfo {
+  id: string;
+  name: string;
+}
+
+export interface SessionView {
+  server_url: string;
+  user: UserInfo;
+  org: { id: string; name: string };
+  properties: PropertyInfo[];
+}
+
+export type StatusState = "live" | "reconnecting" | "offline";
+
+export interface Status {
+  state: StatusState;
+  since: Timestamp;
+}
+
+export interface ReportRange {
+  property_id?: string;
+  from: IsoDate;
+  to: IsoDate;
+}
+
+export interface DayTotals {
+  date: IsoDate;
+  revenue_minor: number;
+  expense_minor: number;
+}
+
+export interface CategoryTotals {
+  kind: Kind;
+  category: string;
+  amount_minor: number;
+}
+
+export interface ProfitLoss {
+  from: IsoDate;
+  to: IsoDate;
+  revenue_minor: number;
+  expense_minor: number;
+  net_minor: number;
+  currency: string;
+  /** One entry per day with at least one counted transaction, ascending. */
+  by_day: DayTotals[];
+  /** One entry per (kind, category), ordered by kind then category. */
+  by_category: CategoryTotals[];
+}
+
+export interface DailyApproval {
+  date: IsoDate;
+  pending: number;
+  approved: number;
+  rejected: number;
+  pending_amount_minor: number;
+}
+
+export interface TodayPending {
+  date: IsoDate;
+  count: number;
+  amount_minor: number;
+}
+
+export interface Aggregates {
+  range: ReportRange;
+  profit_loss: ProfitLoss | null;
+  daily_approval: DailyApproval | null;
+  today_pending: TodayPending | null;
+  fetched_at: Timestamp;
+}
+
+export interface Counters {
+  leader_acquired: number;
+  leader_lost: number;
+  follower_suppressed_polls: number;
+  derived_debounce_fired: number;
+  polls: number;
+  events_applied: number;
+  aggregate_fetches: number;
+  outbox_depth: number;
+  lag_behind_head: number;
+}
+
+export interface Flags {
+  FIN_LEADER_ENABLED: boolean;
+  FIN_DERIVED_DEBOUNCE_MS: number;
+}
+
+export type FlagName = keyof Flags;
+
+export interface Diagnostics {
+  status: Status;
+  seq: number;
+  counters: Counters;
+  flags: Flags;
+}
+
+export type CommandErrorKind =
+  | "network"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "invalid"
+  | "internal";
+
+export interface CommandError {
+  kind: CommandErrorKind;
+  message: string;
+  field?: string;
+}
+
+export interface SyncProgress {
+  done: number;
+  total: number | null;
+  finished: boolean;
+}
+
+/** `create_transaction` input (wire `NewTransaction`). */
+export interface NewTransaction {
+  kind: Kind;
+  property_id: string;
+  amount_minor: number;
+  currency: string;
+  category: string;
+  memo: string;
+  occurred_on: IsoDate;
+  client_mutation_id?: string | null;
+}
+
+/** `update_transaction` patch (wire `TransactionPatch`): a subset + `version`. */
+export interface TransactionPatch {
+  version: number;
+  kind?: Kind;
+  property_id?: string;
+  amount_minor?: number;
+  currency?: string;
+  category?: string;
+  memo?: string;
+  occurred_on?: IsoDate;
+}
+
+export type WindowTarget = `property:${string}` | "report:profit-loss" | "approvals";
+
+export interface Subscription {
+  subscription: number;
+  seq: number;
+}
