@@ -271,5 +271,6 @@ fi
   --md "$OUT_DIR/$NAME.md" --png "$OUT_DIR/$NAME.png" \
   --machine "$ARCH, $NPROC CPUs, $CPU; kernel $(uname -r)" \
   --workload "$PER_ORG waiters per org, $RATE events/s for ${DURATION}s, server on core 0, generator on core 1" \
-  --load "$(cut -d' ' -f1-3 /proc/loadavg)"
+  --load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  --server "${LEDGERLINE_SERVER_BIN:+$LEDGERLINE_SERVER_BIN (LEDGERLINE_SERVER_BIN)}${LEDGERLINE_SERVER_BIN:-workspace at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')}"
 log "wrote $OUT_DIR/$NAME.md, .png and .jsonl"

@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--machine", default="")
     ap.add_argument("--workload", default="")
     ap.add_argument("--load", default="")
+    ap.add_argument("--server", default="", help="which Ledgerline server build was measured")
     args = ap.parse_args()
 
     rows = [json.loads(line) for line in open(args.jsonl) if line.strip()]
@@ -85,6 +86,7 @@ def main():
         "",
         f"Machine: {args.machine}.  ",
         f"Workload: {args.workload}.  ",
+        f"Ledgerline server: {args.server}.  " if args.server else "",
         f"Load average at the end: {args.load} (other builds running on the machine make figures noisy).",
         "",
         table,
