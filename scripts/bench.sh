@@ -25,3 +25,19 @@ if want longpoll; then
   cargo bench --quiet -p ledgerline-server --bench longpoll
 fi
 # --- end longpoll
+
+# --- compare: Ledgerline vs Nchan vs Pushpin under one workload (scripts/bench-compare.sh)
+# RSS per idle waiter, publish→delivery p50/p99, deliveries/s, lost, at 1k,
+# 10k and as many waiters as the open-file limit allows; writes the table
+# and a plot under docs/bench/. Installs nginx-light + nchan and pushpin.
+if want compare; then
+  scripts/bench-compare.sh
+fi
+# --- end compare
+
+# --- orgs: 1M orgs, one event each, peak RSS, idle eviction (scripts/bench-orgs.sh)
+# About 25 minutes on 2 cores, so only when asked: `scripts/bench.sh orgs`.
+if [ "$ONLY" = orgs ]; then
+  scripts/bench-orgs.sh
+fi
+# --- end orgs
