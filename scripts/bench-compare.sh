@@ -29,7 +29,9 @@ DURATION="${BENCH_DURATION_S:-10}"
 PER_ORG="${BENCH_WAITERS_PER_ORG:-10}"
 OUT_DIR="${BENCH_OUT:-$ROOT/docs/bench}"
 
-LL_PORT=18787 NGINX_PORT=18080 PUSHPIN_PORT=17999 PUSHPIN_PUB_PORT=15561 GRIP_PORT=18090
+# Ports below the ephemeral range (32768+) and away from the usual dev ports
+# (`make run` serves on 8787, a demo server on 18787 is common here).
+LL_PORT=24787 NGINX_PORT=24080 PUSHPIN_PORT=24999 PUSHPIN_PUB_PORT=24561 GRIP_PORT=24090
 SOURCE_IPS="127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -183,9 +185,9 @@ start_pushpin() {
       -e "s#^log_level=.*#log_level=1#" \
       -e "s#^client_maxconn=.*#client_maxconn=$(( NOFILE - 200 ))#" \
       -e "s#^routesfile=.*#routesfile=$d/routes#" \
-      -e "s#^push_in_spec=.*#push_in_spec=tcp://127.0.0.1:15560#" \
-      -e "s#^push_in_sub_specs=.*#push_in_sub_specs=tcp://127.0.0.1:15562#" \
-      -e "s#^command_spec=tcp.*#command_spec=tcp://127.0.0.1:15563#" \
+      -e "s#^push_in_spec=.*#push_in_spec=tcp://127.0.0.1:24560#" \
+      -e "s#^push_in_sub_specs=.*#push_in_sub_specs=tcp://127.0.0.1:24562#" \
+      -e "s#^command_spec=tcp.*#command_spec=tcp://127.0.0.1:24563#" \
       -e "s#^push_in_http_port=.*#push_in_http_port=$PUSHPIN_PUB_PORT#" \
       /etc/pushpin/pushpin.conf > "$d/pushpin.conf"
   echo "* 127.0.0.1:$GRIP_PORT" > "$d/routes"

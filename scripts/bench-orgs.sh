@@ -19,7 +19,7 @@ ORGS="${BENCH_ORGS:-1000000}"
 IDLE_EVICT_MS="${BENCH_IDLE_EVICT_MS:-300000}"
 CONCURRENCY="${BENCH_CONCURRENCY:-32}"
 OUT_DIR="${BENCH_OUT:-$ROOT/docs/bench}"
-PORT="${BENCH_PORT:-18788}"
+PORT="${BENCH_PORT:-24788}"
 # e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2: does freed buffer memory go back to the OS?
 PRELOAD="${BENCH_SERVER_PRELOAD:-}"
 
