@@ -15,9 +15,12 @@ use ledgerline_server::{
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc rather than glibc's malloc: an evicted org buffer's memory goes
-/// back to the OS (glibc kept all 1.9 GiB after evicting 1M buffers), and a
-/// buffered org costs ~1.1 KB instead of ~2.7 KB (docs/bench/README.md).
+/// With `--features mimalloc`: evicted org buffers go back to the OS (glibc
+/// kept all 1.9 GiB after evicting 1M buffers) and a buffered org costs
+/// ~1.1 KB instead of ~2.7 KB, but an idle long-poll costs ~29 KiB instead
+/// of ~21.5 KiB. Off by default: waiters outnumber buffered orgs on a busy
+/// instance (docs/bench/README.md, "Allocators").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
