@@ -116,18 +116,23 @@ fn in_scope(visible: Visible<'_>, property_id: &str) -> bool {
     visible.is_none_or(|v| v.iter().any(|p| p == property_id))
 }
 
-async fn fetch_for_write(
-    tx: &mut DbTx<'_, Sqlite>,
+/// The org's row `id`, if `visible` lets the caller see it; on the read pool
+/// or inside a write transaction.
+async fn fetch_visible<'e, E>(
+    executor: E,
     org_id: &str,
     id: &str,
     visible: Visible<'_>,
-) -> Result<Transaction, StoreError> {
+) -> Result<Transaction, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM transactions WHERE id = $1 AND org_id = $2"
     ))
     .bind(id)
     .bind(org_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(executor)
     .await?;
     let t: Transaction = row.ok_or(StoreError::NotFound)?.try_into()?;
     if !in_scope(visible, &t.property_id) {
@@ -233,19 +238,7 @@ impl Store {
         id: &str,
         visible: Visible<'_>,
     ) -> Result<Transaction, StoreError> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM transactions WHERE id = $1 AND org_id = $2"
-        ))
-        .bind(id)
-        .bind(org_id)
-        .fetch_optional(&self.read)
-        .await?;
-        let t: Transaction = row.ok_or(StoreError::NotFound)?.try_into()?;
-        if in_scope(visible, &t.property_id) {
-            Ok(t)
-        } else {
-            Err(StoreError::NotFound)
-        }
+        fetch_visible(&self.read, org_id, id, visible).await
     }
 
     async fn by_mutation_id(
@@ -375,7 +368,7 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<(Transaction, Event), StoreError> {
         let mut tx = self.write.begin().await?;
-        let before = fetch_for_write(&mut tx, org_id, id, visible).await?;
+        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
         if before.version != patch.version {
             return Err(StoreError::VersionConflict {
                 current: before.version,
@@ -430,7 +423,7 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<Event, StoreError> {
         let mut tx = self.write.begin().await?;
-        let before = fetch_for_write(&mut tx, org_id, id, visible).await?;
+        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
         sqlx::query("DELETE FROM transactions WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
@@ -466,7 +459,7 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<(Transaction, Option<Event>), StoreError> {
         let mut tx = self.write.begin().await?;
-        let before = fetch_for_write(&mut tx, org_id, id, visible).await?;
+        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
         if before.status == status {
             tx.rollback().await?;
             return Ok((before, None));
