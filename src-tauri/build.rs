@@ -1,32 +1,14 @@
 //! Generates the Tauri context and one `allow-<command>` permission per app
-//! command (granted in `capabilities/default.json`). Keep `COMMANDS` in step
-//! with `src/commands/mod.rs` (`NAMES`; a unit test compares them).
+//! command (granted in `capabilities/default.json`), from the one list of
+//! command names in `src/commands/names.rs`.
 
-const COMMANDS: &[&str] = &[
-    "session",
-    "sign_in",
-    "sign_out",
-    "subscribe",
-    "unsubscribe",
-    "list_rows",
-    "create_transaction",
-    "update_transaction",
-    "delete_transaction",
-    "approve_transaction",
-    "reject_transaction",
-    "watch_report",
-    "unwatch_report",
-    "save_csv",
-    "window_focused",
-    "open_window",
-    "diagnostics",
-    "set_flag",
-];
+include!("src/commands/names.rs");
 
 fn main() {
+    println!("cargo:rerun-if-changed=src/commands/names.rs");
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+            .app_manifest(tauri_build::AppManifest::new().commands(NAMES)),
     )
     .expect("tauri build step failed");
 }
