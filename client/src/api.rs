@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use ledgerline_wire::{
-    DailyApproval, ErrorBody, LoginRequest, LoginResponse, NewTransaction, PollResponse,
+    Cursor, DailyApproval, ErrorBody, LoginRequest, LoginResponse, NewTransaction, PollResponse,
     ProfitLoss, TodayPending, Transaction, TransactionPage, TransactionPatch,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -70,7 +70,7 @@ impl Api {
     /// One long-poll. `cursor: None` asks for the head, answered at once.
     pub async fn poll(
         &self,
-        cursor: Option<u64>,
+        cursor: Option<&Cursor>,
         wait: Duration,
         grace: Duration,
     ) -> Result<PollResponse, ApiError> {

@@ -16,7 +16,7 @@ use std::{
 };
 
 use chrono::{DateTime, NaiveDate, Utc};
-use ledgerline_wire::{Event, EventRow, Transaction, TransactionKind, TransactionStatus};
+use ledgerline_wire::{Cursor, Event, EventRow, Transaction, TransactionKind, TransactionStatus};
 use sqlx::{
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -215,6 +215,35 @@ impl Cache {
     pub async fn seq(&self) -> Result<Option<u64>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
         get_seq(&mut conn).await
+    }
+
+    /// Where the cache is, as the cursor to poll from: its seq and the
+    /// epoch of the database that seq belongs to. `None` before the first
+    /// snapshot.
+    pub async fn cursor(&self) -> Result<Option<Cursor>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(seq) = get_seq(&mut conn).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match get_epoch(&mut conn).await? {
+            Some(epoch) if ledgerline_wire::cursor::is_epoch(&epoch) => {
+                Cursor::with_epoch(&epoch, seq)
+            }
+            _ => Cursor::at(seq),
+        }))
+    }
+
+    /// Records the epoch of the server's cursors (kept beside the seq).
+    pub async fn remember_epoch(&self, cursor: &Cursor) -> Result<(), sqlx::Error> {
+        let Some(epoch) = cursor.epoch() else {
+            return Ok(());
+        };
+        let _writer = self.writer.lock().await;
+        let mut conn = self.writer_pool.acquire().await?;
+        if get_epoch(&mut conn).await?.as_deref() != Some(epoch) {
+            set_epoch(&mut conn, epoch).await?;
+        }
+        Ok(())
     }
 
     /// A channel subscription whose `seq` is exactly where its batches start.
@@ -524,6 +553,23 @@ pub(crate) async fn get_seq(conn: &mut SqliteConnection) -> Result<Option<u64>, 
         .fetch_optional(&mut *conn)
         .await?;
     Ok(v.and_then(|v| v.parse().ok()))
+}
+
+/// The epoch of the server database the cached seq belongs to (the first
+/// part of its cursors); `None` before the first snapshot, or for a cache
+/// written before servers had epochs.
+pub(crate) async fn get_epoch(conn: &mut SqliteConnection) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'")
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub(crate) async fn set_epoch(conn: &mut SqliteConnection, epoch: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ('epoch', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .bind(epoch)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn set_seq(conn: &mut SqliteConnection, seq: u64) -> Result<(), sqlx::Error> {

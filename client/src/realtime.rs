@@ -142,7 +142,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
         if token.is_cancelled() {
             return;
         }
-        let cursor = match ctx.cache.seq().await {
+        let cursor = match ctx.cache.cursor().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "cache unreadable; poll loop waits");
@@ -153,7 +153,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             }
         };
         // Before the first snapshot there is nothing to poll from.
-        let result = match cursor {
+        let result = match &cursor {
             None => pulse
                 .wait(snapshot(&ctx, None))
                 .await
@@ -180,7 +180,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 ctx.lists_synced();
                 if resp.reset {
                     tracing::info!("server says reset: re-snapshot");
-                    let polled = cursor;
+                    let polled = cursor.as_ref().map(Cursor::seq);
                     match pulse.wait(snapshot(&ctx, polled)).await {
                         None => return,
                         Some(Err(ApiError::Unauthorized)) => return ctx.unauthorized(),
@@ -202,6 +202,9 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                     continue;
                 };
                 Telemetry::raise(&ctx.telemetry.head_seq, next.seq());
+                if let Err(e) = ctx.cache.remember_epoch(&next).await {
+                    tracing::warn!(error = %e, "recording the server's epoch failed");
+                }
                 if leader {
                     let followers = ctx.cache.hub().len().saturating_sub(1) as u64;
                     Telemetry::add(&ctx.telemetry.follower_suppressed_polls, followers);
@@ -296,6 +299,12 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
         .parse::<Cursor>()
         .map_err(|e| ApiError::Decode(e.to_string()))?;
     Telemetry::raise(&ctx.telemetry.head_seq, head.seq());
+    // Before the rows: a crash in between leaves the new epoch with the old
+    // seq, which the server answers with `reset` — another snapshot.
+    ctx.cache
+        .remember_epoch(&head)
+        .await
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
     refetch_lists(ctx, Some(head.seq())).await
 }
 

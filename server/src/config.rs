@@ -22,6 +22,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bulk-create demo organizations for load tests.
     Seed(SeedArgs),
+    /// Give the database a new epoch, so every long-poll cursor issued
+    /// before gets `reset: true`. Run it after restoring a backup.
+    NewEpoch(DatabaseArgs),
 }
 
 /// Where the data lives.
@@ -34,6 +37,17 @@ pub struct DatabaseArgs {
         default_value = "sqlite://ledgerline.db"
     )]
     pub database_url: String,
+    /// Postgres connections this instance keeps open.
+    #[arg(long, env = "LEDGERLINE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            max_connections: self.db_max_connections,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -87,9 +101,14 @@ pub struct RealtimeConfig {
     /// Events older than this are pruned from the durable log (default 7 days).
     #[arg(long, env = "LEDGERLINE_EVENT_RETENTION_MS", default_value_t = 7 * 24 * 3_600_000)]
     pub event_retention_ms: u64,
-    /// NATS server for scale-out (several instances sharing one Postgres).
+    /// NATS server of a fleet (several instances sharing one Postgres):
+    /// committed events, logouts and heartbeats go over it.
     #[arg(long, env = "LEDGERLINE_NATS_URL")]
     pub nats_url: Option<String>,
+    /// How long a session looked up in the database is trusted from memory
+    /// (logouts end it at once everywhere regardless); 0 turns the cache off.
+    #[arg(long, env = "LEDGERLINE_SESSION_CACHE_MS", default_value_t = 60_000)]
+    pub session_cache_ms: u64,
 }
 
 impl RealtimeConfig {
@@ -103,6 +122,10 @@ impl RealtimeConfig {
 
     pub fn idle_evict(&self) -> Duration {
         Duration::from_millis(self.idle_evict_ms)
+    }
+
+    pub fn session_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.session_cache_ms)
     }
 
     pub fn event_retention(&self) -> Duration {
@@ -133,6 +156,7 @@ impl Default for RealtimeConfig {
             idle_evict_ms: 120_000,
             event_retention_ms: 7 * 24 * 3_600_000,
             nats_url: None,
+            session_cache_ms: 60_000,
         }
     }
 }

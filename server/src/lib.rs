@@ -14,16 +14,23 @@
 //! - [`domain`]: newtypes parsed once at the edge (page cursors, tokens,
 //!   password hashes, transaction field rules).
 //! - [`metrics`]: the Prometheus text of `/metrics`, rendered in one place.
-//! - [`retention`]: the task that prunes the event log.
+//! - [`retention`]: the task that prunes the event log (once per fleet).
+//! - [`sessions`]: the in-process session cache (no database query per poll).
+//! - [`bus`]: NATS between the instances of a fleet — events, logouts,
+//!   heartbeats; [`fleet`]: the head check and revocation sweep that make
+//!   up for whatever the bus loses.
 //! - [`realtime`]: the hub — per-org event buffers, the long-polls parked on
 //!   them, the property filter, and the [`realtime::EventLog`] the store implements.
 
 pub mod api;
+pub mod bus;
 pub mod config;
 pub mod domain;
+pub mod fleet;
 pub mod metrics;
 pub mod realtime;
 pub mod retention;
+pub mod sessions;
 pub mod state;
 pub mod store;
 

@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::Parser;
 use ledgerline_server::{
-    config::{Cli, Command, SeedArgs, ServeArgs},
+    config::{Cli, Command, DatabaseArgs, SeedArgs, ServeArgs},
     domain::password,
     run,
-    store::{demo::DEMO_PASSWORD, seed::SeedPlan},
+    store::{demo::DEMO_PASSWORD, seed::SeedPlan, Backend, SqliteFileLock},
     AppState, Store,
 };
 use tokio_util::sync::CancellationToken;
@@ -36,13 +36,26 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Seed(args) => seed(args).await,
+        Command::NewEpoch(args) => new_epoch(args).await,
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.database.database_url)
+async fn open(args: &DatabaseArgs) -> anyhow::Result<Store> {
+    Store::open_with(&args.database_url, &args.store_options())
         .await
-        .context("opening the database")?;
+        .context("opening the database")
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Held until the process exits: one server per SQLite file.
+    let _lock = SqliteFileLock::acquire(&args.database.database_url)?;
+    let store = open(&args.database).await?;
+    if store.backend() == Backend::Sqlite && args.realtime.nats_url.is_some() {
+        anyhow::bail!(
+            "--nats-url is for a fleet on Postgres; a SQLite file serves one instance \
+             (use --database-url postgres://…)"
+        );
+    }
     if store
         .ensure_demo()
         .await
@@ -50,6 +63,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         tracing::info!("created the demo organizations on an empty database");
     }
+    tracing::info!(backend = ?store.backend(), epoch = store.epoch(), "database ready");
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -57,21 +71,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     println!("listening on http://{addr}");
-    run(
-        listener,
-        AppState::new(store.clone(), args.realtime),
-        shutdown,
-    )
-    .await
-    .context("serving")?;
+    let state = AppState::start(store.clone(), args.realtime)
+        .await
+        .context("connecting to NATS")?;
+    run(listener, state, shutdown).await.context("serving")?;
+    store.close().await;
+    Ok(())
+}
+
+async fn new_epoch(args: DatabaseArgs) -> anyhow::Result<()> {
+    let store = open(&args).await?;
+    let before = store.epoch().to_owned();
+    let after = store.new_epoch().await.context("changing the epoch")?;
+    println!("epoch {before} -> {after}: cursors of {before} now get reset: true");
     store.close().await;
     Ok(())
 }
 
 async fn seed(args: SeedArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.database.database_url)
-        .await
-        .context("opening the database")?;
+    let store = open(&args.database).await?;
     store
         .ensure_demo()
         .await

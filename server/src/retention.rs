@@ -1,5 +1,6 @@
 //! The event-log retention task: every so often it deletes events older than
-//! `--event-retention-ms`. It is owned by [`crate::run`], which cancels it on
+//! `--event-retention-ms` — on one instance of a fleet at a time
+//! ([`FleetDuty::Retention`]). It is owned by [`crate::run`], which cancels it on
 //! shutdown and waits for it.
 
 use std::time::Duration;
@@ -8,7 +9,7 @@ use chrono::Utc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::store::{FleetDuty, Store};
 
 /// How often to prune for a given retention: a tenth of it, between a second
 /// and ten minutes.
@@ -26,12 +27,23 @@ pub fn spawn(store: Store, retention: Duration, shutdown: CancellationToken) -> 
                 _ = shutdown.cancelled() => break,
                 _ = ticks.tick() => {}
             }
+            // Once per fleet: the instance holding the duty prunes, the
+            // others skip this round.
+            let duty = match store.try_duty(FleetDuty::Retention).await {
+                Ok(Some(duty)) => duty,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim the retention duty");
+                    continue;
+                }
+            };
             let cutoff = Utc::now() - retention;
             match store.prune_events(cutoff).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned old events"),
                 Err(error) => tracing::warn!(%error, "pruning events failed"),
             }
+            duty.release().await;
         }
     })
 }

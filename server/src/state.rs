@@ -12,11 +12,14 @@
 use std::{future::Future, sync::Arc};
 
 use ledgerline_wire::Event;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    bus::{Bus, Feeds},
     config::RealtimeConfig,
+    fleet::{self, Signals},
     realtime::Hub,
+    sessions::SessionCache,
     store::{Store, StoreError},
 };
 
@@ -31,6 +34,13 @@ struct Shared {
     store: Store,
     config: RealtimeConfig,
     hub: Hub,
+    sessions: SessionCache,
+    /// The fleet's bus, when `--nats-url` is set.
+    bus: Option<Bus>,
+    signals: Arc<Signals>,
+    /// The bus's and the fleet tasks'.
+    tasks: TaskTracker,
+    cancel: CancellationToken,
 }
 
 impl AppState {
@@ -48,9 +58,60 @@ impl AppState {
             Arc::new(store.clone()),
             &CancellationToken::new(),
         );
+        let sessions = SessionCache::new(config.session_cache_ttl());
         AppState {
-            shared: Arc::new(Shared { store, config, hub }),
+            shared: Arc::new(Shared {
+                store,
+                config,
+                hub,
+                sessions,
+                bus: None,
+                signals: Signals::new(),
+                tasks: TaskTracker::new(),
+                cancel: CancellationToken::new(),
+            }),
         }
+    }
+
+    /// [`AppState::new`], and with `--nats-url` an instance of a fleet: the
+    /// bus connects (in the background; NATS being down does not stop the
+    /// server) and the fleet tasks start (`crate::fleet`).
+    pub async fn start(
+        store: Store,
+        config: RealtimeConfig,
+    ) -> Result<Self, async_nats::ConnectError> {
+        let mut state = Self::new(store, config);
+        let Some(url) = state.config().nats_url.clone() else {
+            return Ok(state);
+        };
+        let shared = Arc::get_mut(&mut state.shared).expect("a new state is not shared yet");
+        let feeds = Feeds {
+            hub: shared.hub.clone(),
+            sessions: shared.sessions.clone(),
+            signals: Arc::clone(&shared.signals),
+        };
+        shared.bus = Some(Bus::start(&url, feeds, &shared.tasks, shared.cancel.clone()).await?);
+        fleet::spawn(
+            shared.store.clone(),
+            shared.hub.clone(),
+            shared.sessions.clone(),
+            Arc::clone(&shared.signals),
+            &shared.tasks,
+            &shared.cancel,
+        );
+        Ok(state)
+    }
+
+    pub fn sessions(&self) -> &SessionCache {
+        &self.shared.sessions
+    }
+
+    pub fn bus(&self) -> Option<&Bus> {
+        self.shared.bus.as_ref()
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.shared.signals
     }
 
     pub fn store(&self) -> &Store {
@@ -94,12 +155,23 @@ impl AppState {
     /// them to the org's buffer and wakes its long-polls. Prefer
     /// [`AppState::commit`], which calls this where no hang-up can skip it.
     pub fn published(&self, org_id: &str, events: Vec<Event>) {
+        if let Some(bus) = &self.shared.bus {
+            bus.publish(org_id, &events);
+        }
         self.hub().publish(org_id, events);
     }
 
-    /// Seam for the realtime hub: called after logout revoked `token_id`; the
-    /// token's parked long-polls end at once with 401.
-    pub fn token_revoked(&self, token_id: &str) {
+    /// Seam for the realtime hub and the session caches: called after logout
+    /// revoked `token_id` (whose hash is `token_hash`); the token's parked
+    /// long-polls end at once with 401, here and — over the bus — on every
+    /// instance of the fleet.
+    pub fn token_revoked(&self, token_id: &str, token_hash: Option<&str>) {
+        if let Some(hash) = token_hash {
+            self.shared.sessions.revoke(hash);
+            if let Some(bus) = &self.shared.bus {
+                bus.revoke(token_id, hash);
+            }
+        }
         self.hub().revoke_token(token_id);
     }
 
@@ -108,6 +180,13 @@ impl AppState {
     /// the hub's tasks. Called by [`crate::run`] when shutdown begins, so the
     /// graceful shutdown does not wait out the poll timeout.
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.shared.hub.shutdown()
+        self.shared.cancel.cancel();
+        self.shared.tasks.close();
+        let tasks = self.shared.tasks.clone();
+        let hub = self.shared.hub.shutdown();
+        async move {
+            hub.await;
+            tasks.wait().await;
+        }
     }
 }

@@ -94,7 +94,7 @@ pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
-    state.store().revoke_session(&principal.token_id).await?;
-    state.token_revoked(&principal.token_id);
+    let hash = state.store().revoke_session(&principal.token_id).await?;
+    state.token_revoked(&principal.token_id, hash.as_deref());
     Ok(StatusCode::NO_CONTENT)
 }

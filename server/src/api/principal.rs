@@ -3,7 +3,6 @@
 //! malformed, unknown, expired or revoked token is a 401.
 
 use axum::{extract::FromRequestParts, http::header, http::request::Parts};
-use chrono::Utc;
 use ledgerline_wire::Role;
 
 use super::error::ApiError;
@@ -58,23 +57,13 @@ impl FromRequestParts<AppState> for Principal {
             .ok()
             .and_then(BearerToken::from_header)
             .ok_or(ApiError::Unauthorized("malformed bearer token"))?;
-        let session = state
-            .store()
-            .live_session(&token.hash(), Utc::now())
+        // From the session cache; the store only on a miss.
+        let principal = state
+            .sessions()
+            .principal(state.store(), &token.hash())
             .await?
             .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))?;
-        let properties = if session.role.is_property_scoped() {
-            Some(state.store().assigned_properties(&session.user_id).await?)
-        } else {
-            None
-        };
-        Ok(Principal {
-            user_id: session.user_id,
-            org_id: session.org_id,
-            role: session.role,
-            token_id: session.token_id,
-            properties,
-        })
+        Ok(Principal::clone(&principal))
     }
 }
 

@@ -136,23 +136,40 @@ pub async fn poll(
 ) -> Result<axum::Json<PollResponse>, ApiError> {
     let params = PollParams::parse(query, state.config().poll_timeout())?;
     if let Some(wanted) = &params.properties {
-        let visible = state
-            .store()
-            .properties(&principal.org_id, principal.visible())
+        // The org's property ids come from the session cache: no database
+        // query on the poll path in steady state.
+        let org = state
+            .sessions()
+            .org_properties(state.store(), &principal.org_id)
             .await?;
-        if !wanted.iter().all(|id| visible.iter().any(|p| &p.id == id)) {
+        if !wanted
+            .iter()
+            .all(|id| principal.can_see(id) && org.iter().any(|p| p == id))
+        {
             return Err(ApiError::NotFound);
         }
     }
+    // A cursor of another database (another epoch: a different database,
+    // or this one before a restore) cannot be compared with this log's
+    // seqs: answer `reset` with the head, so the client re-snapshots. A
+    // bare seq (issued before epochs existed) is taken as this database's.
+    let foreign = params
+        .cursor
+        .as_ref()
+        .and_then(|c| c.epoch())
+        .is_some_and(|epoch| epoch != state.store().epoch());
     let request = PollRequest {
         org_id: Arc::from(principal.org_id),
         token_id: Arc::from(principal.token_id),
-        cursor: params.cursor,
+        cursor: params.cursor.filter(|_| !foreign).map(|c| c.seq()),
         filter: PropertyFilter::new(principal.properties, params.properties),
         timeout: params.timeout,
     };
     match state.hub().poll(request).await {
-        Ok(response) => Ok(axum::Json(response)),
+        Ok(mut response) => {
+            response.reset |= foreign;
+            Ok(axum::Json(response))
+        }
         Err(PollError::Revoked) => Err(ApiError::Unauthorized("the token was revoked")),
         Err(PollError::Log(err)) => Err(ApiError::Unavailable(err.to_string())),
     }
@@ -179,7 +196,7 @@ mod tests {
     #[test]
     fn a_full_query_parses() {
         let p = PollParams::parse(query(Some("42"), Some("p1,p2,p1"), Some("1500")), MAX).unwrap();
-        assert_eq!(p.cursor, Some(Cursor(42)));
+        assert_eq!(p.cursor, Some(Cursor::at(42)));
         assert_eq!(p.properties, Some(vec!["p1".into(), "p2".into()]));
         assert_eq!(p.timeout, Some(Duration::from_millis(1500)));
         let none = PollParams::parse(PollQuery::default(), MAX).unwrap();
@@ -191,7 +208,7 @@ mod tests {
 
     #[test]
     fn bad_cursors_are_refused() {
-        for bad in ["", "-1", "abc", "1.5", "99999999999999999999999"] {
+        for bad in ["", "-1", "abc", "1.5.", "e.-1", "99999999999999999999999"] {
             assert!(
                 PollParams::parse(query(Some(bad), None, None), MAX).is_err(),
                 "{bad}"

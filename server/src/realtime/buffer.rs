@@ -80,6 +80,17 @@ impl Buffer {
         self.window.len()
     }
 
+    /// The highest seq known to be committed (at least the head).
+    pub(super) fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Learns that seqs up to `seq` are committed without their events (a
+    /// head check): past the head, that is a gap to fill from the log.
+    pub(super) fn saw(&mut self, seq: u64) {
+        self.seen = self.seen.max(seq);
+    }
+
     /// Events are known to exist past the head: a gap to fill from the log.
     pub(super) fn has_gap(&self) -> bool {
         self.seen > self.head()

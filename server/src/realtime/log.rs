@@ -33,6 +33,12 @@ pub trait EventLog: Send + Sync + 'static {
     /// retained; head is the highest seq ever committed (0 for none), which
     /// survives pruning.
     fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)>;
+
+    /// The name of the database behind the log, which every cursor the hub
+    /// hands out carries (`epoch.seq`). `None`: bare seq cursors.
+    fn epoch(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A log read failed. Carries the store's error; its text is for logs only,

@@ -18,6 +18,8 @@
 //!   revocation.
 //! - `sweeper`: the task that expires events and evicts idle orgs.
 //! - `filter`: [`PropertyFilter`].
+//! - `fleet`: what the bus between instances needs — which orgs this
+//!   instance wants events of, head announcements, buffered heads.
 //! - `log`: the [`EventLog`] trait the store implements.
 //! - `metrics`: counters and gauges, Prometheus text.
 //!
@@ -42,6 +44,7 @@
 mod backfill;
 mod buffer;
 mod filter;
+mod fleet;
 mod log;
 mod metrics;
 mod orgs;

@@ -79,9 +79,16 @@ impl OrgState {
     }
 }
 
+/// Orgs without a buffer that a poll is reading from the log right now, and
+/// how many polls are: the bus feeds their events in too (see
+/// `fleet::Interest`).
+pub(super) type Interested = HashMap<Arc<str>, usize>;
+
 #[derive(Debug)]
 pub(super) struct Orgs {
     shards: Box<[Mutex<Shard>]>,
+    /// Same index as `shards`; never locked while a shard is.
+    interest: Box<[Mutex<Interested>]>,
     hasher: RandomState,
 }
 
@@ -89,15 +96,27 @@ impl Orgs {
     pub(super) fn new(shards: usize) -> Self {
         Orgs {
             shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
+            interest: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
         }
+    }
+
+    fn index(&self, org: &str) -> usize {
+        (self.hasher.hash_one(org) % self.shards.len() as u64) as usize
     }
 
     /// Locks the shard holding `org`. A panic elsewhere while holding a
     /// shard leaves plain data behind, so poisoning is ignored.
     pub(super) fn lock(&self, org: &str) -> MutexGuard<'_, Shard> {
-        let i = (self.hasher.hash_one(org) % self.shards.len() as u64) as usize;
-        self.shards[i]
+        self.shards[self.index(org)]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the interest map of `org`'s shard (never while holding the
+    /// shard itself).
+    pub(super) fn interest(&self, org: &str) -> MutexGuard<'_, Interested> {
+        self.interest[self.index(org)]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }

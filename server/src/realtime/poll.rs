@@ -20,6 +20,7 @@ use super::{
     backfill::{self, contiguous, Run},
     buffer::{scan, Buffer, Read},
     filter::PropertyFilter,
+    fleet::Interest,
     log::LogError,
     metrics::PollOutcome,
     orgs::OrgState,
@@ -33,8 +34,9 @@ pub struct PollRequest {
     pub org_id: Arc<str>,
     /// The bearer token's id, so `Hub::revoke_token` can end this poll.
     pub token_id: Arc<str>,
-    /// `None`: answer at once with the head cursor.
-    pub cursor: Option<Cursor>,
+    /// The seq of the cursor, whose epoch the caller checked against the
+    /// log's. `None`: answer at once with the head cursor.
+    pub cursor: Option<u64>,
     pub filter: PropertyFilter,
     /// `None` or anything longer: the hub's `poll_timeout`.
     pub timeout: Option<Duration>,
@@ -120,7 +122,7 @@ impl Hub {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
 
-        let Some(Cursor(mut cursor)) = req.cursor else {
+        let Some(mut cursor) = req.cursor else {
             return match shared.log.event_bounds(&req.org_id).await {
                 Ok((_, head)) => self.respond(Vec::new(), head, PollOutcome::Head),
                 Err(err) => self.fail(err.into()),
@@ -141,6 +143,9 @@ impl Hub {
                         return self.respond(Vec::new(), cursor, PollOutcome::Hidden);
                     }
                     log_reads += 1;
+                    // While it reads the log, events of this org from the
+                    // bus are taken even if it has no buffer (fleet.rs).
+                    let _interest = Interest::new(shared, &req.org_id);
                     // Boxed: only polls that read the log pay for its state.
                     match Box::pin(self.read_log(&req.org_id, cursor, &req.filter)).await {
                         Ok(FromLog::Events { events, cursor }) => {
@@ -203,11 +208,19 @@ impl Hub {
         self.shared.metrics.poll_answered(outcome);
         Ok(PollResponse {
             events: events.iter().map(|e| Event::clone(e)).collect(),
-            cursor: Cursor(cursor).to_string(),
+            cursor: self.cursor(cursor).to_string(),
             reset: outcome == PollOutcome::Reset,
             retry_after_ms: (outcome == PollOutcome::Cap)
                 .then(|| rand::thread_rng().gen_range(RETRY_AFTER_MS)),
         })
+    }
+
+    /// The cursor for `seq`, named by the log's epoch.
+    pub fn cursor(&self, seq: u64) -> Cursor {
+        match self.shared.log.epoch() {
+            Some(epoch) => Cursor::with_epoch(epoch, seq),
+            None => Cursor::at(seq),
+        }
     }
 
     fn fail(&self, err: PollError) -> Result<PollResponse, PollError> {

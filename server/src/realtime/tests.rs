@@ -143,7 +143,7 @@ fn req(org: &str, token: &str, cursor: Option<u64>, filter: PropertyFilter) -> P
     PollRequest {
         org_id: Arc::from(org),
         token_id: Arc::from(token),
-        cursor: cursor.map(Cursor),
+        cursor,
         filter,
         timeout: None,
     }

@@ -104,14 +104,31 @@ impl Store {
         .transpose()
     }
 
-    /// Revoke a session (logout). Revoking twice is harmless.
-    pub async fn revoke_session(&self, token_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(Utc::now().timestamp_millis())
-            .bind(token_id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    /// Revoke a session (logout); returns its token hash, for the session
+    /// caches of the fleet. Revoking twice is harmless (`None`).
+    pub async fn revoke_session(&self, token_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL
+             RETURNING token_hash",
+        )
+        .bind(Utc::now().timestamp_millis())
+        .bind(token_id)
+        .fetch_optional(&self.write)
+        .await?)
+    }
+
+    /// `(token_id, token_hash)` of the sessions revoked at or after `since`,
+    /// by any instance.
+    pub async fn revoked_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, token_hash FROM sessions WHERE revoked_at >= $1 ORDER BY revoked_at LIMIT 100000",
+        )
+        .bind(since.timestamp_millis())
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// The property ids a property-scoped user is assigned to.

@@ -5,7 +5,7 @@
 
 use ledgerline_wire::Role;
 
-use super::{seed::Batch, Store, StoreError};
+use super::{seed::Batch, Backend, FleetDuty, Store, StoreError};
 use crate::domain::password;
 
 /// The demo users' password.
@@ -29,6 +29,16 @@ impl Store {
             .map_err(|e| StoreError::Hash(e.to_string()))?
             .map_err(|e| StoreError::Hash(e.to_string()))?;
         let mut tx = self.write.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Instances of a fleet starting together on an empty database:
+            // the first creates the demo data, the others wait here and
+            // then find it.
+            // (Wrapped: the `Any` driver cannot carry a `void` column.)
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                .bind(FleetDuty::Demo.key())
+                .execute(&mut *tx)
+                .await?;
+        }
         let any: Option<String> = sqlx::query_scalar("SELECT id FROM orgs LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;

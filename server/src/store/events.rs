@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledgerline_wire::{Event, EventRow, EventType};
-use sqlx::{Sqlite, Transaction as DbTx};
+use sqlx::{Any, Transaction as DbTx};
 
-use super::{Store, StoreError};
+use super::{sql::Sql, Store, StoreError};
 use crate::realtime::{EventLog, LogError, LogFuture};
 
 /// Events deleted per statement when pruning.
@@ -26,7 +26,7 @@ pub(crate) struct NewEvent {
 
 /// Append one event to `org_id`'s log inside the caller's transaction.
 pub(crate) async fn append(
-    tx: &mut DbTx<'_, Sqlite>,
+    tx: &mut DbTx<'_, Any>,
     org_id: &str,
     new: NewEvent,
     at: DateTime<Utc>,
@@ -106,6 +106,24 @@ impl Store {
         })
     }
 
+    /// The log heads (`event_seq`) of the orgs in `org_ids` that exist.
+    pub async fn heads(&self, org_ids: &[&str]) -> Result<Vec<(String, u64)>, StoreError> {
+        if org_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = Sql::new("SELECT id, event_seq FROM orgs WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in org_ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        let rows: Vec<(String, i64)> = q.fetch_all(&self.read).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, head)| (id, u64::try_from(head).unwrap_or(0)))
+            .collect())
+    }
+
     /// Delete events created before `cutoff`; returns how many went. Works
     /// in batches so writers are never held up for long.
     #[tracing::instrument(skip_all, err)]
@@ -143,6 +161,10 @@ impl EventLog for Store {
                 .await
                 .map_err(LogError::new)
         })
+    }
+
+    fn epoch(&self) -> Option<&str> {
+        Some(Store::epoch(self))
     }
 
     fn event_bounds<'a>(&'a self, org_id: &'a str) -> LogFuture<'a, (Option<u64>, u64)> {

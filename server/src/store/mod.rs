@@ -1,10 +1,11 @@
 //! The one interface to the database. Handlers and tasks call methods on
 //! [`Store`]; no SQL lives outside this module.
 //!
-//! SQLite (WAL) is the embedded default. The SQL is written to carry over to
-//! Postgres, the scale-out store, with only dialect changes: `$n`
+//! SQLite (WAL) is the embedded default; Postgres is the store of a fleet.
+//! One set of queries serves both through sqlx's `Any` driver: `$n`
 //! placeholders, dates as `TEXT 'YYYY-MM-DD'`, timestamps as `BIGINT`
-//! milliseconds, sums `CAST(… AS BIGINT)`, no SQLite-only functions.
+//! milliseconds, sums `CAST(… AS BIGINT)`, no engine-only functions. Each
+//! engine has its own migrations (`migrations/sqlite`, `migrations/postgres`).
 //!
 //! Writes go through a single-connection pool, so concurrent writers queue in
 //! the pool instead of failing with `SQLITE_BUSY`; reads use their own pool and
@@ -19,21 +20,28 @@
 //! - [`reports`]: the derived aggregates, computed in SQL.
 //! - [`demo`]: the two demo organizations created on an empty database.
 //! - [`seed`]: bulk organizations for load tests.
+//! - [`fleet`]: the database's epoch, once-per-fleet duties (a Postgres
+//!   advisory lock), and the lock that keeps a second server off a SQLite file.
 
 pub mod auth;
 pub mod demo;
 pub mod events;
+mod fleet;
 pub mod reports;
 pub mod seed;
+mod sql;
 pub mod transactions;
 
-use std::{str::FromStr, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    any::AnyPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode},
+    AnyPool, ConnectOptions, Connection, Executor,
 };
+
+pub use fleet::{DutyGuard, FileLockError, FleetDuty, SqliteFileLock};
 
 /// Why a store call failed. Domain outcomes (`NotFound`, `VersionConflict`)
 /// are variants the API maps to 404/409; everything else is a 500 whose
@@ -46,7 +54,9 @@ pub enum StoreError {
     VersionConflict { current: i64 },
     #[error("a total does not fit in 64 bits")]
     Overflow,
-    #[error("database url {0:?} is not supported yet: use sqlite://FILE or sqlite::memory:")]
+    #[error(
+        "database url {0:?} is not supported: use sqlite://FILE, sqlite::memory: or postgres://…"
+    )]
     Unsupported(String),
     #[error("password hashing failed: {0}")]
     Hash(String),
@@ -66,52 +76,100 @@ pub enum StoreError {
 /// Which properties of the org a caller may touch: `None` = all of them.
 pub type Visible<'a> = Option<&'a [String]>;
 
+/// Which engine a [`Store`] runs on. The SQL is the same for both; only
+/// connection setup, migrations and fleet-wide locks differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one server process (embedded; `make run`).
+    Sqlite,
+    /// Shared by a fleet of server instances.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database url names, if it is one we support.
+    pub fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// How a store connects.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Postgres connections per instance (SQLite: one writer, eight readers).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+        }
+    }
+}
+
 /// Cheap to clone: both pools are `Arc`s inside.
+///
+/// The pools are sqlx's `Any` driver, so every query in this module runs
+/// unchanged on SQLite and on Postgres.
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// Many connections; readers never block on the writer under WAL.
-    read: SqlitePool,
-    /// Exactly one connection: writes are serialized here, not by SQLITE_BUSY.
-    write: SqlitePool,
+    /// SQLite: many connections; readers never block on the writer under
+    /// WAL. Postgres: the same pool as `write`.
+    read: AnyPool,
+    /// SQLite: exactly one connection, so writes queue here instead of
+    /// failing with SQLITE_BUSY. Postgres: the instance's pool; concurrency
+    /// is handled by row locks and conditional UPDATEs.
+    write: AnyPool,
+    backend: Backend,
+    /// Names this database in long-poll cursors (`epoch.seq`).
+    epoch: Arc<str>,
 }
 
 impl Store {
-    /// Open (creating the file if missing) and migrate the database at `url`.
+    /// Open (creating a SQLite file if missing) and migrate the database at
+    /// `url`, with default options.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Unsupported(redact(url)));
-        }
-        let memory = url.contains(":memory:") || url.contains("mode=memory");
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .synchronous(SqliteSynchronous::Normal);
-        let options = if memory {
-            options
-        } else {
-            options.journal_mode(SqliteJournalMode::Wal)
-        };
+        Self::open_with(url, &StoreOptions::default()).await
+    }
 
-        // An in-memory database exists once per connection, so it gets one
-        // connection that serves reads and writes alike.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
-        let read = if memory {
-            write.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?
+    pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url).ok_or_else(|| StoreError::Unsupported(redact(url)))?;
+        let (read, write) = match backend {
+            Backend::Sqlite => open_sqlite(url).await?,
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(options.max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                (pool.clone(), pool)
+            }
         };
-        sqlx::migrate!("./migrations").run(&write).await?;
-        Ok(Store { read, write })
+        let epoch = fleet::ensure_epoch(&write).await?;
+        Ok(Store {
+            read,
+            write,
+            backend,
+            epoch: Arc::from(epoch),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// This database's epoch: the first part of every long-poll cursor.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
     }
 
     /// Close both pools, waiting for connections to be returned.
@@ -119,6 +177,47 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// SQLite: create the file and switch it to WAL with the native driver
+/// (the `Any` driver only takes a url), migrate, then open the pools.
+async fn open_sqlite(url: &str) -> Result<(AnyPool, AnyPool), StoreError> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    if !memory {
+        let options = url
+            .parse::<SqliteConnectOptions>()?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        options.connect().await?.close().await?;
+    }
+    // Per connection: wait for a lock rather than fail, and the WAL-safe
+    // durability level (a power cut may lose the last commits, never
+    // corrupt the file).
+    let pragmas = || {
+        AnyPoolOptions::new().after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
+                    .await?;
+                Ok(())
+            })
+        })
+    };
+    // An in-memory database exists once per connection, so it gets one
+    // connection that serves reads and writes alike.
+    let write = pragmas()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect(url)
+        .await?;
+    sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    let read = if memory {
+        write.clone()
+    } else {
+        pragmas().max_connections(8).connect(url).await?
+    };
+    Ok((read, write))
 }
 
 /// A url without its password, for error messages.
@@ -155,9 +254,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn postgres_is_refused_clearly_for_now() {
-        let err = Store::open("postgres://u:p@localhost/x").await.unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+    async fn unknown_databases_are_refused_clearly_without_credentials() {
+        let err = Store::open("mysql://u:p@localhost/x").await.unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{err}");
         assert!(!err.to_string().contains(":p@"));
     }
 

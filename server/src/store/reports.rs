@@ -3,11 +3,11 @@
 //! pending. Rejected transactions do not count towards profit and loss.
 //! Each report covers one currency (the org's unless asked otherwise).
 
+use super::sql::Sql;
 use chrono::NaiveDate;
 use ledgerline_wire::{
     CategoryTotals, Currency, DailyApproval, DayTotals, ProfitLoss, TransactionKind,
 };
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::{
     transactions::{date_text, parse_date},
@@ -24,7 +24,7 @@ pub struct ReportScope<'a> {
 }
 
 impl ReportScope<'_> {
-    fn push_where(&self, q: &mut QueryBuilder<'_, Sqlite>) {
+    fn push_where(&self, q: &mut Sql<'_>) {
         q.push(" WHERE org_id = ").push_bind(self.org_id.to_owned());
         q.push(" AND currency = ")
             .push_bind(self.currency.as_str().to_owned());
@@ -65,7 +65,7 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<ProfitLoss, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = Sql::new(
             "SELECT occurred_on,
                 CAST(COALESCE(SUM(CASE WHEN kind = 'revenue' THEN amount_minor ELSE 0 END), 0) AS BIGINT),
                 CAST(COALESCE(SUM(CASE WHEN kind = 'expense' THEN amount_minor ELSE 0 END), 0) AS BIGINT)
@@ -76,13 +76,9 @@ impl Store {
             .push_bind(date_text(from));
         q.push(" AND occurred_on <= ").push_bind(date_text(to));
         q.push(" GROUP BY occurred_on ORDER BY occurred_on");
-        let days: Vec<(String, i64, i64)> = q
-            .build_query_as()
-            .fetch_all(&self.read)
-            .await
-            .map_err(sum_error)?;
+        let days: Vec<(String, i64, i64)> = q.fetch_all(&self.read).await.map_err(sum_error)?;
 
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = Sql::new(
             "SELECT kind, category, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transactions",
         );
         scope.push_where(&mut q);
@@ -93,11 +89,8 @@ impl Store {
             " GROUP BY kind, category
               ORDER BY CASE kind WHEN 'revenue' THEN 0 ELSE 1 END, category",
         );
-        let categories: Vec<(String, String, i64)> = q
-            .build_query_as()
-            .fetch_all(&self.read)
-            .await
-            .map_err(sum_error)?;
+        let categories: Vec<(String, String, i64)> =
+            q.fetch_all(&self.read).await.map_err(sum_error)?;
 
         let mut revenue_minor = 0i64;
         let mut expense_minor = 0i64;
@@ -147,7 +140,7 @@ impl Store {
         scope: &ReportScope<'_>,
         date: NaiveDate,
     ) -> Result<DailyApproval, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = Sql::new(
             "SELECT
                 COUNT(CASE WHEN status = 'pending' THEN 1 END),
                 COUNT(CASE WHEN status = 'approved' THEN 1 END),
@@ -157,11 +150,8 @@ impl Store {
         );
         scope.push_where(&mut q);
         q.push(" AND occurred_on = ").push_bind(date_text(date));
-        let (pending, approved, rejected, pending_amount_minor): (i64, i64, i64, i64) = q
-            .build_query_as()
-            .fetch_one(&self.read)
-            .await
-            .map_err(sum_error)?;
+        let (pending, approved, rejected, pending_amount_minor): (i64, i64, i64, i64) =
+            q.fetch_one(&self.read).await.map_err(sum_error)?;
         Ok(DailyApproval {
             date,
             pending,
@@ -177,15 +167,12 @@ impl Store {
         scope: &ReportScope<'_>,
         date: NaiveDate,
     ) -> Result<(i64, i64), StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = Sql::new(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transactions",
         );
         scope.push_where(&mut q);
         q.push(" AND status = 'pending' AND occurred_on = ")
             .push_bind(date_text(date));
-        q.build_query_as()
-            .fetch_one(&self.read)
-            .await
-            .map_err(sum_error)
+        q.fetch_one(&self.read).await.map_err(sum_error)
     }
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ledgerline_wire::Role;
-use sqlx::{QueryBuilder, Sqlite, Transaction as DbTx};
+use sqlx::{Any, Transaction as DbTx};
+
+use super::sql::Sql;
 
 use super::{Store, StoreError};
 
@@ -61,28 +63,27 @@ impl Batch {
     /// Insert everything inside `tx`.
     pub(crate) async fn insert(
         self,
-        tx: &mut DbTx<'_, Sqlite>,
+        tx: &mut DbTx<'_, Any>,
         password_hash: &str,
     ) -> Result<(), StoreError> {
         let now = Utc::now().timestamp_millis();
         for chunk in self.orgs.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO orgs (id, name, created_at) ");
+            let mut q = Sql::new("INSERT INTO orgs (id, name, created_at) ");
             q.push_values(chunk, |mut b, (id, name)| {
                 b.push_bind(id).push_bind(name).push_bind(now);
             });
-            q.build().execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
         }
         for chunk in self.properties.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO properties (id, org_id, name) ");
+            let mut q = Sql::new("INSERT INTO properties (id, org_id, name) ");
             q.push_values(chunk, |mut b, (id, org_id, name)| {
                 b.push_bind(id).push_bind(org_id).push_bind(name);
             });
-            q.build().execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
         }
         for chunk in self.users.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO users (id, org_id, email, name, role, password_hash) ",
-            );
+            let mut q =
+                Sql::new("INSERT INTO users (id, org_id, email, name, role, password_hash) ");
             q.push_values(chunk, |mut b, (id, org_id, email, name, role)| {
                 b.push_bind(id)
                     .push_bind(org_id)
@@ -91,15 +92,14 @@ impl Batch {
                     .push_bind(role.as_str())
                     .push_bind(password_hash);
             });
-            q.build().execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
         }
         for chunk in self.user_properties.chunks(ROWS_PER_INSERT) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new("INSERT INTO user_properties (user_id, property_id) ");
+            let mut q = Sql::new("INSERT INTO user_properties (user_id, property_id) ");
             q.push_values(chunk, |mut b, (user_id, property_id)| {
                 b.push_bind(user_id).push_bind(property_id);
             });
-            q.build().execute(&mut **tx).await?;
+            q.execute(&mut **tx).await?;
         }
         Ok(())
     }

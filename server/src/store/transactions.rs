@@ -8,7 +8,9 @@ use ledgerline_wire::{
     Event, EventRow, EventType, NewTransaction, Transaction, TransactionKind, TransactionPatch,
     TransactionStatus,
 };
-use sqlx::{QueryBuilder, Sqlite, Transaction as DbTx};
+use sqlx::{Any, Transaction as DbTx};
+
+use super::sql::Sql;
 
 use super::{
     events::{self, NewEvent},
@@ -97,7 +99,7 @@ pub enum Created {
 }
 
 /// Restrict a query to the caller's visible properties.
-fn push_scope(q: &mut QueryBuilder<'_, Sqlite>, visible: Visible<'_>) {
+fn push_scope(q: &mut Sql<'_>, visible: Visible<'_>) {
     if let Some(ids) = visible {
         if ids.is_empty() {
             q.push(" AND 1 = 0");
@@ -125,7 +127,7 @@ async fn fetch_visible<'e, E>(
     visible: Visible<'_>,
 ) -> Result<Transaction, StoreError>
 where
-    E: sqlx::Executor<'e, Database = Sqlite>,
+    E: sqlx::Executor<'e, Database = Any>,
 {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM transactions WHERE id = $1 AND org_id = $2"
@@ -142,7 +144,7 @@ where
 }
 
 async fn check_property(
-    tx: &mut DbTx<'_, Sqlite>,
+    tx: &mut DbTx<'_, Any>,
     org_id: &str,
     property_id: &str,
     visible: Visible<'_>,
@@ -159,11 +161,20 @@ async fn check_property(
     found.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
-async fn save(tx: &mut DbTx<'_, Sqlite>, org_id: &str, t: &Transaction) -> Result<(), StoreError> {
-    sqlx::query(
+/// Writes `t` over the row if the row is still at `expected` — the version
+/// check is in the UPDATE itself, so under Postgres' READ COMMITTED two
+/// writers that read the same version cannot both win: the second waits for
+/// the first's row lock, re-checks the condition, and updates nothing.
+async fn save(
+    tx: &mut DbTx<'_, Any>,
+    org_id: &str,
+    t: &Transaction,
+    expected: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
         "UPDATE transactions SET property_id = $1, kind = $2, amount_minor = $3, currency = $4,
              category = $5, memo = $6, occurred_on = $7, status = $8, version = $9, updated_at = $10
-         WHERE id = $11 AND org_id = $12",
+         WHERE id = $11 AND org_id = $12 AND version = $13",
     )
     .bind(&t.property_id)
     .bind(t.kind.as_str())
@@ -177,9 +188,28 @@ async fn save(tx: &mut DbTx<'_, Sqlite>, org_id: &str, t: &Transaction) -> Resul
     .bind(t.updated_at.timestamp_millis())
     .bind(&t.id)
     .bind(org_id)
+    .bind(expected)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    lost_race(tx, org_id, &t.id).await
+}
+
+/// A conditional write matched no row: another writer changed the row
+/// (409 with its version) or deleted it (404) after we read it.
+async fn lost_race<T>(tx: &mut DbTx<'_, Any>, org_id: &str, id: &str) -> Result<T, StoreError> {
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM transactions WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Err(match current {
+        Some(current) => StoreError::VersionConflict { current },
+        None => StoreError::NotFound,
+    })
 }
 
 fn changed_event(kind: EventType, before: &Transaction, after: &Transaction) -> NewEvent {
@@ -200,7 +230,7 @@ impl Store {
         filter: &TransactionFilter,
         visible: Visible<'_>,
     ) -> Result<Vec<Transaction>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
+        let mut q = Sql::new(format!(
             "SELECT {COLUMNS} FROM transactions WHERE org_id = "
         ));
         q.push_bind(org_id.to_owned());
@@ -228,7 +258,7 @@ impl Store {
         }
         q.push(" ORDER BY occurred_on DESC, id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
-        let rows: Vec<Row> = q.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<Row> = q.fetch_all(&self.read).await?;
         rows.into_iter().map(Transaction::try_from).collect()
     }
 
@@ -242,7 +272,7 @@ impl Store {
     }
 
     async fn by_mutation_id(
-        tx: &mut DbTx<'_, Sqlite>,
+        tx: &mut DbTx<'_, Any>,
         org_id: &str,
         client_mutation_id: &str,
     ) -> Result<Option<Transaction>, StoreError> {
@@ -402,7 +432,7 @@ impl Store {
         }
         after.version += 1;
         after.updated_at = at;
-        save(&mut tx, org_id, &after).await?;
+        save(&mut tx, org_id, &after, before.version).await?;
         let event = events::append(
             &mut tx,
             org_id,
@@ -423,12 +453,30 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<Event, StoreError> {
         let mut tx = self.write.begin().await?;
-        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
-        sqlx::query("DELETE FROM transactions WHERE id = $1 AND org_id = $2")
+        // Conditional on the version read, so the event describes the row
+        // that was really deleted: if a concurrent update committed in
+        // between, read the row again (each statement sees the newest
+        // commits under READ COMMITTED) and retry; a concurrent delete that
+        // committed first makes this one a 404, never a second event.
+        let mut attempts = 0;
+        let before = loop {
+            let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
+            let done = sqlx::query(
+                "DELETE FROM transactions WHERE id = $1 AND org_id = $2 AND version = $3",
+            )
             .bind(id)
             .bind(org_id)
+            .bind(before.version)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() == 1 {
+                break before;
+            }
+            attempts += 1;
+            if attempts == 5 {
+                return lost_race(&mut tx, org_id, id).await;
+            }
+        };
         let event = events::append(
             &mut tx,
             org_id,
@@ -459,17 +507,27 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<(Transaction, Option<Event>), StoreError> {
         let mut tx = self.write.begin().await?;
-        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
-        if before.status == status {
-            tx.rollback().await?;
-            return Ok((before, None));
-        }
-        let at = now();
-        let mut after = before.clone();
-        after.status = status;
-        after.version += 1;
-        after.updated_at = at;
-        save(&mut tx, org_id, &after).await?;
+        // Approve and reject carry no version: a concurrent change that
+        // commits between the read and the write is read again and the
+        // status applied to it (or found already set), never a false 409.
+        let mut attempts = 0;
+        let (before, after, at) = loop {
+            let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
+            if before.status == status {
+                tx.rollback().await?;
+                return Ok((before, None));
+            }
+            let at = now();
+            let mut after = before.clone();
+            after.status = status;
+            after.version += 1;
+            after.updated_at = at;
+            match save(&mut tx, org_id, &after, before.version).await {
+                Ok(()) => break (before, after, at),
+                Err(StoreError::VersionConflict { .. }) if attempts < 4 => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let kind = match status {
             TransactionStatus::Rejected => EventType::Rejected,
             TransactionStatus::Approved => EventType::Approved,

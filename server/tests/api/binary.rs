@@ -99,20 +99,107 @@ async fn seed_creates_orgs_and_prints_the_rate() {
 }
 
 #[tokio::test]
-async fn postgres_urls_are_refused_with_a_clear_message() {
+async fn unsupported_database_urls_are_refused_without_their_password() {
     let output = server()
         .args([
             "serve",
             "--addr",
             "127.0.0.1:0",
             "--database-url",
-            "postgres://u:secret@localhost/x",
+            "mysql://u:secret@localhost/x",
         ])
         .output()
         .await
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(stderr.contains("not supported"), "{stderr}");
     assert!(!stderr.contains("secret"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_second_server_on_one_sqlite_file_is_refused_and_pointed_to_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("one.db").display());
+    let mut first = server()
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    let line = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the first server listens");
+    assert!(line.starts_with("listening on "), "{line}");
+
+    let second = server()
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!second.status.success(), "the second server must not start");
+    let stderr = String::from_utf8(second.stderr).unwrap();
+    assert!(stderr.contains("already serving"), "{stderr}");
+    assert!(stderr.contains("Postgres"), "{stderr}");
+    assert!(stderr.contains("one.db"), "{stderr}");
+
+    // A SQLite file cannot join a fleet either.
+    let fleet = server()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("sqlite://{}", dir.path().join("two.db").display()),
+            "--nats-url",
+            "nats://127.0.0.1:1",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!fleet.status.success());
+    let stderr = String::from_utf8(fleet.stderr).unwrap();
+    assert!(stderr.contains("Postgres"), "{stderr}");
+
+    first.kill().await.unwrap();
+    first.wait().await.unwrap();
+    // The lock goes with its process, even a killed one.
+    let mut again = server()
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
+    let line = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("a new server listens");
+    assert!(line.starts_with("listening on "), "{line}");
+    again.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn new_epoch_makes_old_cursors_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("epoch.db").display());
+    let output = server()
+        .args(["new-epoch", "--database-url", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let (before, after) = stdout
+        .strip_prefix("epoch ")
+        .and_then(|rest| rest.split_once(" -> "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let after = after.split(':').next().unwrap();
+    assert_ne!(before, after);
+    assert_eq!(after.len(), 8, "{stdout}");
 }

@@ -2,12 +2,12 @@
 //! same database transaction as the row.
 
 use chrono::{NaiveDate, TimeDelta, Utc};
-use ledgerline_server::Store;
+use ledgerline_server::{store::Backend, Store};
 use ledgerline_wire::{EventRow, EventType, Transaction};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_error, new_tx, spawn_app};
+use crate::helpers::{assert_error, backend, new_tx, spawn_app};
 
 #[tokio::test]
 async fn each_write_appends_one_event_with_the_next_seq() {
@@ -129,13 +129,27 @@ async fn a_failed_write_leaves_neither_row_nor_event() {
     let t = app.create(&owner, new_tx(&owner.properties[0])).await;
     let row = app.stored_row(&t.id).await;
     // Force the event insert to fail, after the row write succeeded.
-    sqlx::query(
-        "CREATE TRIGGER fail_events BEFORE INSERT ON events
-         BEGIN SELECT RAISE(ABORT, 'forced failure'); END",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let (create, drop) = match backend() {
+        Backend::Sqlite => (
+            vec![
+                "CREATE TRIGGER fail_events BEFORE INSERT ON events
+                  BEGIN SELECT RAISE(ABORT, 'forced failure'); END",
+            ],
+            "DROP TRIGGER fail_events",
+        ),
+        Backend::Postgres => (
+            vec![
+                "CREATE FUNCTION fail_events() RETURNS trigger LANGUAGE plpgsql
+                 AS $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$",
+                "CREATE TRIGGER fail_events BEFORE INSERT ON events
+                 FOR EACH ROW EXECUTE FUNCTION fail_events()",
+            ],
+            "DROP TRIGGER fail_events ON events",
+        ),
+    };
+    for sql in create {
+        sqlx::query(sql).execute(&app.db).await.unwrap();
+    }
 
     let created = app
         .post_json(
@@ -167,10 +181,7 @@ async fn a_failed_write_leaves_neither_row_nor_event() {
         .unwrap();
     assert_eq!(head, 1, "the seq bump rolled back too");
 
-    sqlx::query("DROP TRIGGER fail_events")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(drop).execute(&app.db).await.unwrap();
     let next = app.create(&owner, new_tx(&owner.properties[1])).await;
     let events = app.events(&owner.org_id).await;
     assert_eq!(events.last().unwrap().seq, 2, "no gap after the failure");
@@ -184,13 +195,7 @@ async fn store_reads_the_log_after_a_seq_and_reports_its_bounds() {
     for _ in 0..5 {
         app.create(&owner, new_tx(&owner.properties[0])).await;
     }
-    let url = app
-        .db
-        .connect_options()
-        .get_filename()
-        .display()
-        .to_string();
-    let store = Store::open(&format!("sqlite://{url}")).await.unwrap();
+    let store = Store::open(app.database_url()).await.unwrap();
     let after: Vec<u64> = store
         .events_after(&owner.org_id, 2, 2)
         .await

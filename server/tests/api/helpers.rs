@@ -1,15 +1,17 @@
-//! `spawn_app()`: the real server on `127.0.0.1:0` over a fresh temporary
-//! SQLite file, with request helpers, test-only reads of the database, and
-//! the realtime helpers: long-polls, `/metrics` gauges, restarts on the same
-//! database file, and condition waits with a deadline.
+//! `spawn_app()`: the real server on `127.0.0.1:0` over a fresh database —
+//! a temporary SQLite file, or with `LEDGERLINE_TEST_DATABASE=postgres` a
+//! new database in the private Postgres cluster at `LEDGERLINE_TEST_PG_URL`
+//! (`scripts/test.sh` starts one) — with request helpers, test-only reads of
+//! the database, and the realtime helpers: long-polls, `/metrics` gauges,
+//! restarts on the same database, and condition waits with a deadline.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use ledgerline_server::{run, AppState, RealtimeConfig, Store};
-use ledgerline_wire::{Event, LoginResponse, PollResponse, Transaction};
+use ledgerline_server::{run, store::Backend, AppState, RealtimeConfig, Store};
+use ledgerline_wire::{Cursor, Event, LoginResponse, PollResponse, Transaction};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,14 +23,55 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    /// A separate connection to the server's database file, for checking
-    /// rows and events behind the API's back.
-    pub db: SqlitePool,
+    /// A separate connection to the server's database, for checking rows
+    /// and events behind the API's back.
+    pub db: AnyPool,
     url: String,
     config: RealtimeConfig,
     shutdown: CancellationToken,
     server: Option<JoinHandle<std::io::Result<()>>>,
     _dir: TempDir,
+}
+
+/// Which backend this run of the suite uses: `LEDGERLINE_TEST_DATABASE`
+/// (`sqlite`, the default, or `postgres`).
+pub fn backend() -> Backend {
+    match std::env::var("LEDGERLINE_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("LEDGERLINE_TEST_DATABASE={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// A fresh, empty database of the suite's backend, and its url.
+pub async fn fresh_database(dir: &TempDir) -> String {
+    sqlx::any::install_default_drivers();
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+        Backend::Postgres => postgres_database().await,
+    }
+}
+
+/// A new database in the test cluster (`LEDGERLINE_TEST_PG_URL`, a
+/// superuser url; `scripts/services.sh` starts a private cluster).
+pub async fn postgres_database() -> String {
+    let admin = std::env::var("LEDGERLINE_TEST_PG_URL").expect(
+        "LEDGERLINE_TEST_PG_URL: the Postgres cluster to test against (scripts/services.sh)",
+    );
+    sqlx::any::install_default_drivers();
+    let name = format!("ll_{}", uuid::Uuid::new_v4().simple());
+    let pool = AnyPool::connect(&admin)
+        .await
+        .expect("connect to the test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create a test database");
+    pool.close().await;
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("LEDGERLINE_TEST_PG_URL ends in /DATABASE");
+    format!("{base}/{name}")
 }
 
 /// A signed-in demo user.
@@ -47,9 +90,9 @@ pub async fn spawn_app() -> TestApp {
 /// The server with these realtime settings.
 pub async fn spawn_app_with(config: RealtimeConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = fresh_database(&dir).await;
     let (addr, shutdown, server) = start(&url, config.clone()).await;
-    let db = SqlitePool::connect(&url).await.expect("test connection");
+    let db = AnyPool::connect(&url).await.expect("test connection");
     TestApp {
         addr,
         client: reqwest::Client::new(),
@@ -88,6 +131,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The server's database url.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -264,7 +312,7 @@ impl TestApp {
     pub async fn head(&self, who: &Session) -> u64 {
         let r = self.poll(who, Poll::default()).await;
         assert!(r.events.is_empty() && !r.reset);
-        r.cursor.parse().unwrap()
+        seq(&r.cursor)
     }
 
     /// Long-polls from `cursor` until `count` events arrived; then one more
@@ -287,7 +335,7 @@ impl TestApp {
                 let r = self.poll(who, q).await;
                 assert!(!r.reset, "no reset expected");
                 events.extend(r.events);
-                cursor = r.cursor.parse().unwrap();
+                cursor = seq(&r.cursor);
             }
         };
         tokio::time::timeout(DEADLINE, collecting)
@@ -300,7 +348,7 @@ impl TestApp {
         };
         let r = self.poll(who, extra).await;
         assert!(r.events.is_empty(), "more events than expected: {r:?}");
-        (events, r.cursor.parse().unwrap())
+        (events, seq(&r.cursor))
     }
 
     /// A sample of `/metrics` (no labels, or the full `name{labels}`).
@@ -361,6 +409,14 @@ impl Poll<'_> {
         }
         pairs
     }
+}
+
+/// The seq of a cursor the server returned (`epoch.seq`).
+pub fn seq(cursor: &str) -> u64 {
+    cursor
+        .parse::<Cursor>()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .seq()
 }
 
 /// Polls `condition` every 10 ms until it holds; fails the test after
