@@ -9,6 +9,15 @@ source "$ROOT/scripts/setup.sh"
 setup_main all
 cd "$ROOT"
 
+# A private Postgres and NATS on free loopback ports, stopped by PID on exit
+# (also when a step fails): LEDGERLINE_TEST_PG_URL, LEDGERLINE_TEST_NATS_URL,
+# and LEDGERLINE_NATS_SERVER for the tests that run nats-server themselves.
+source "$ROOT/scripts/services.sh"
+ensure_services_installed
+services_trap
+pg_start
+nats_start
+
 # Test builds without debug info: half the target size, faster links.
 export CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -29,4 +38,8 @@ log "cargo test (under Xvfb and a D-Bus session bus for the desktop e2e)"
 export LEDGERLINE_E2E_OUT="$ROOT/target/e2e"
 dbus-run-session -- xvfb-run -a -s "-screen 0 1440x900x24" \
   cargo test --workspace --no-fail-fast 2>&1 | tee target/test.log
+
+log "cargo test: the server's API suite against Postgres"
+LEDGERLINE_TEST_DATABASE=postgres cargo test --workspace --test api --no-fail-fast 2>&1 |
+  tee target/test-postgres.log
 log "all tests passed"
