@@ -7,9 +7,46 @@ use crate::state::AppState;
 
 /// The Prometheus text exposition format, version 0.0.4.
 pub fn render(state: &AppState) -> String {
-    let mut out = String::with_capacity(2048);
+    let mut out = String::with_capacity(3072);
     state.hub().metrics().render(&mut out);
+    render_fleet(state, &mut out);
     out
+}
+
+/// The bus and the fleet tasks; zero on a server without a bus.
+fn render_fleet(state: &AppState, out: &mut String) {
+    use std::{fmt::Write, sync::atomic::Ordering::Relaxed};
+    let bus = state.bus().map(|b| b.metrics());
+    let get = |f: fn(&crate::bus::BusMetrics) -> u64| bus.map_or(0, f);
+    let connected = bus.is_some_and(|b| b.connected.load(Relaxed));
+    let signals = state.signals();
+    let _ = write!(
+        out,
+        "# HELP ledgerline_bus_connected Whether this instance is connected to the fleet's NATS.\n\
+         # TYPE ledgerline_bus_connected gauge\n\
+         ledgerline_bus_connected {}\n\
+         # HELP ledgerline_bus_published_total Messages this instance put on the bus.\n\
+         # TYPE ledgerline_bus_published_total counter\n\
+         ledgerline_bus_published_total {}\n\
+         ledgerline_bus_publish_failures_total {}\n\
+         # HELP ledgerline_bus_messages_total Event messages from other instances: taken (decoded), skipped by subject, malformed.\n\
+         # TYPE ledgerline_bus_messages_total counter\n\
+         ledgerline_bus_messages_total{{outcome=\"taken\"}} {}\n\
+         ledgerline_bus_messages_total{{outcome=\"skipped\"}} {}\n\
+         ledgerline_bus_messages_total{{outcome=\"malformed\"}} {}\n\
+         # HELP ledgerline_fleet_head_checks_total Rounds comparing every buffer's head with the log.\n\
+         # TYPE ledgerline_fleet_head_checks_total counter\n\
+         ledgerline_fleet_head_checks_total {}\n\
+         ledgerline_fleet_heads_behind_total {}\n",
+        u8::from(connected),
+        get(|b| b.published.load(Relaxed)),
+        get(|b| b.publish_failures.load(Relaxed)),
+        get(|b| b.taken.load(Relaxed)),
+        get(|b| b.skipped.load(Relaxed)),
+        get(|b| b.malformed.load(Relaxed)),
+        signals.head_checks.load(Relaxed),
+        signals.heads_behind.load(Relaxed),
+    );
 }
 
 #[cfg(test)]

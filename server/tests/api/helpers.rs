@@ -119,7 +119,9 @@ async fn start(url: &str, config: RealtimeConfig) -> Started {
         .expect("bind");
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let state = AppState::new(store, config);
+    let state = AppState::start(store, config)
+        .await
+        .expect("start the state");
     let server = tokio::spawn(run(listener, state, shutdown.clone()));
     (addr, shutdown, server)
 }
@@ -131,6 +133,22 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Another server instance on the same database, with its own hub (and
+    /// `config`, e.g. the same bus): a second member of a fleet.
+    pub async fn spawn_peer(&self, config: RealtimeConfig) -> TestApp {
+        let (addr, shutdown, server) = start(&self.url, config.clone()).await;
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            db: self.db.clone(),
+            url: self.url.clone(),
+            config,
+            shutdown,
+            server: Some(server),
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     /// The server's database url.
     pub fn database_url(&self) -> &str {
         &self.url
@@ -408,6 +426,56 @@ impl Poll<'_> {
             pairs.push(("timeout_ms", t.to_string()));
         }
         pairs
+    }
+}
+
+/// A private `nats-server` on a free loopback port (the binary named by
+/// `LEDGERLINE_NATS_SERVER`, or `nats-server` on the PATH), killed on drop.
+pub struct Nats {
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl Nats {
+    pub async fn start() -> Nats {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut nats = Nats { port, child: None };
+        nats.restart().await;
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it (again) on the same port; returns once it accepts.
+    pub async fn restart(&mut self) {
+        let binary =
+            std::env::var("LEDGERLINE_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let child = tokio::process::Command::new(&binary)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary}: {e} (scripts/services.sh installs it)"));
+        self.child = Some(child);
+        let addr = format!("127.0.0.1:{}", self.port);
+        eventually("nats-server accepts", || async {
+            tokio::net::TcpStream::connect(&addr).await.is_ok()
+        })
+        .await;
+    }
+
+    /// SIGKILL, and wait until it is gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap();
+        }
     }
 }
 

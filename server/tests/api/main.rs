@@ -1,5 +1,6 @@
-//! Integration tests: the real server on `127.0.0.1:0` over a fresh SQLite
-//! file per test, driven over HTTP.
+//! Integration tests: the real server on `127.0.0.1:0` over a fresh
+//! database per test — SQLite, or Postgres with
+//! `LEDGERLINE_TEST_DATABASE=postgres` (helpers.rs) — driven over HTTP.
 
 // A test binary has no public API: `pub` in its modules means "for the tests".
 #![allow(unreachable_pub)]
@@ -8,6 +9,7 @@ mod auth;
 mod bad_input;
 mod binary;
 mod events;
+mod fleet;
 mod helpers;
 mod idempotency;
 mod isolation;
