@@ -43,7 +43,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.database.database_url)
         .await
         .context("opening the database")?;
-    if store
+    if args.no_demo {
+        tracing::info!("--no-demo: no demo organizations");
+    } else if store
         .ensure_demo()
         .await
         .context("creating the demo data")?

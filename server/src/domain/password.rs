@@ -22,6 +22,12 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
         .map_err(|e| PasswordError(e.to_string()))
 }
 
+/// A hash of no account's password, with the same parameters as [`hash`]:
+/// login verifies against it when the email is unknown, so an unknown email
+/// costs the same time as a known one and timing reveals no accounts.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$bGVkZ2VybGluZS1kdW1teQ$IDIzzjpijHpcpmn4fKlJIWf1ghDZ8UMeJquYIhUi1QM";
+
 /// Whether `password` matches the stored PHC `hash`. A malformed stored hash
 /// never matches.
 pub fn verify(password: &str, hash: &str) -> bool {
@@ -44,6 +50,16 @@ mod tests {
         assert!(verify("demo", &h));
         assert!(!verify("Demo", &h));
         assert!(!verify("demo", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let params = |phc: &str| {
+            let parsed = PasswordHash::new(phc).unwrap();
+            (parsed.algorithm.to_string(), parsed.params.to_string())
+        };
+        assert_eq!(params(DUMMY_HASH), params(&hash("demo").unwrap()));
+        assert!(!verify("demo", DUMMY_HASH));
     }
 
     #[test]

@@ -19,12 +19,14 @@
 //! - [`reports`]: the derived aggregates, computed in SQL.
 //! - [`demo`]: the two demo organizations created on an empty database.
 //! - [`seed`]: bulk organizations for load tests.
+//! - [`sessions`]: pruning expired and revoked sessions.
 
 pub mod auth;
 pub mod demo;
 pub mod events;
 pub mod reports;
 pub mod seed;
+pub mod sessions;
 pub mod transactions;
 
 use std::{str::FromStr, time::Duration};

@@ -14,4 +14,6 @@ mod isolation;
 mod operations;
 mod realtime;
 mod reports;
+mod throttle;
+mod token_cap;
 mod transactions;
