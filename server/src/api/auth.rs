@@ -66,7 +66,6 @@ impl Default for LoginGuard {
         (status = 400, description = "malformed body, or a field breaks its rule", body = ErrorBody),
         (status = 401, description = "wrong email or password", body = ErrorBody),
         (status = 413, description = "body larger than 1 MiB", body = ErrorBody),
-        (status = 415, description = "not `application/json`", body = ErrorBody),
         (status = 429, description = "too many attempts for this account or from this address, or every password worker is busy",
             body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
     )

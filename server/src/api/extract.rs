@@ -13,6 +13,7 @@ use axum::{
 };
 
 use super::error::ApiError;
+use crate::domain::transaction;
 
 /// `axum::Json`, rejecting with [`ApiError`].
 #[derive(Debug, FromRequest)]
@@ -45,4 +46,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
                 .map(|ConnectInfo(addr)| addr.ip()),
         ))
     }
+}
+
+/// The `{id}` of a path, 1 to [`transaction::MAX_ID_LEN`] characters; a
+/// longer one is a 400, not a database lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state).await?;
+        check_id("id", &id)?;
+        Ok(IdPath(id))
+    }
+}
+
+/// An id given in a path or query: 1 to [`transaction::MAX_ID_LEN`] characters.
+pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
+    transaction::id(field, id).map_err(|e| ApiError::BadRequest(e.0))
 }

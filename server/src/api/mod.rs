@@ -7,6 +7,7 @@
 
 pub mod approvals;
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod hashers;

@@ -350,3 +350,75 @@ async fn bodies_over_one_mebibyte_are_413() {
     assert_eq!(app.transaction_count().await, 1);
     assert_eq!(app.event_count().await, 1);
 }
+
+#[tokio::test]
+async fn ids_over_128_characters_are_400_on_every_path_and_query() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let long = "x".repeat(129);
+    let tx = format!("/v1/transactions/{long}");
+    let responses = [
+        app.get(&tx, &owner.token).await,
+        app.patch_json(&tx, &owner.token, &json!({"version": 1, "memo": "x"}))
+            .await,
+        app.delete(&tx, &owner.token).await,
+        app.post(&format!("{tx}/approve"), &owner.token).await,
+        app.post(&format!("{tx}/reject"), &owner.token).await,
+        app.get(
+            &format!("/v1/transactions?property_id={long}"),
+            &owner.token,
+        )
+        .await,
+        app.get(
+            &format!("/v1/reports/profit-loss?from=2026-01-01&to=2026-01-31&property_id={long}"),
+            &owner.token,
+        )
+        .await,
+        app.get(
+            &format!("/v1/approvals/daily?property_id={long}"),
+            &owner.token,
+        )
+        .await,
+        app.get(
+            &format!("/v1/approvals/today-pending?property_id={long}"),
+            &owner.token,
+        )
+        .await,
+        app.poll_raw(&owner.token, &format!("property_id={long}"))
+            .await,
+    ];
+    for response in responses {
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    // 128 is still an id (one nobody has).
+    let just = "x".repeat(128);
+    let response = app
+        .get(&format!("/v1/transactions/{just}"), &owner.token)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn any_digit_cursor_gets_events_or_a_reset_never_a_dropped_connection() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    app.create(&owner, new_tx(&owner.properties[0])).await;
+    for far in [
+        "18446744073709551615",
+        "18446744073709551614",
+        "9223372036854775808",
+        "99999999999999999999",
+    ] {
+        let response = app
+            .poll_raw(&owner.token, &format!("cursor={far}&timeout_ms=1"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{far}");
+        let r: ledgerline_wire::PollResponse = response.json().await.unwrap();
+        assert!(r.reset && r.events.is_empty(), "{far}: {r:?}");
+        assert_eq!(r.cursor, "1");
+    }
+    for bad in ["999999999999999999999", "-1", "1e3", "%20"] {
+        let response = app.poll_raw(&owner.token, &format!("cursor={bad}")).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
