@@ -7,7 +7,7 @@
 //! block. On the blocking pool 400 concurrent logins ran on up to 512 threads
 //! at once — 7.2 GiB — and glibc kept the memory in the threads' arenas
 //! afterwards. A fixed set of threads bounds both: at most `workers` blocks
-//! live at once, each thread reusing its own.
+//! exist, each thread hashing in the one it keeps (`password::verify_in`).
 //!
 //! [`Hashers`] owns the threads: dropping it closes their job channel and
 //! each one ends after its current job.
@@ -87,16 +87,18 @@ impl Hashers {
     }
 }
 
-/// A worker: takes jobs until the channel closes.
+/// A worker: takes jobs until the channel closes, hashing in one argon2
+/// memory it keeps.
 fn work(queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = Vec::new();
     loop {
         // Held only while waiting for the next job, never while hashing.
         let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = next else { return };
         let matches = match &job.hash {
-            Some(hash) => password::verify(&job.password, hash),
+            Some(hash) => password::verify_in(&job.password, hash, &mut memory),
             None => {
-                password::verify(&job.password, password::DUMMY_HASH);
+                password::verify_in(&job.password, password::DUMMY_HASH, &mut memory);
                 false
             }
         };
