@@ -422,3 +422,62 @@ async fn any_digit_cursor_gets_events_or_a_reset_never_a_dropped_connection() {
         assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
     }
 }
+
+/// Sends `raw` on a fresh connection and reads until the server closes it.
+async fn raw_exchange(app: &TestApp, raw: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(crate::helpers::DEADLINE, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn errors_hyper_answers_itself_are_bare_and_close_the_connection() {
+    // What the stack allows: hyper answers these before the router sees a
+    // request, with an empty body (no hook changes it); documented in the
+    // README. Everything the router sees has the JSON shape (the other
+    // tests here).
+    let app = spawn_app().await;
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(600_000)
+    );
+    let long_uri = format!(
+        "GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    for (raw, status) in [
+        (b"GARBAGE\r\n\r\n".to_vec(), "400 Bad Request"),
+        (
+            big_header.into_bytes(),
+            "431 Request Header Fields Too Large",
+        ),
+        (long_uri.into_bytes(), "414 URI Too Long"),
+    ] {
+        let answer = raw_exchange(&app, &raw).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{answer}"
+        );
+        assert!(answer.contains("content-length: 0"), "{answer}");
+    }
+    // The router's own 405 has the shape and says what is allowed.
+    let response = app
+        .client
+        .put(app.url("/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("allow"));
+    assert_error(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}

@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod contract;
 mod events;
 mod helpers;
 mod idempotency;
