@@ -40,6 +40,7 @@ pub fn apply(doc: &mut Value, poll_timeout: Duration) {
     body_rules(doc);
     parameter_rules(doc, poll_timeout);
     operation_ids(doc);
+    common_errors(doc);
     links(doc);
 }
 
@@ -220,6 +221,38 @@ fn parameter_rules(doc: &mut Value, poll_timeout: Duration) {
             .unwrap_or_default();
         for method in methods {
             rule(doc, &format!("/paths/{escaped}/{method}"), "id", id_rule());
+        }
+    }
+}
+
+/// The errors any operation may answer: the router's URI and header
+/// limits ([`super::limits`]) and an internal error (a failed database, a
+/// caught panic).
+fn common_errors(doc: &mut Value) {
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": schema_ref("ErrorBody")}}
+        })
+    };
+    let common = [
+        ("414", error("the path and query are longer than 32 KiB")),
+        ("431", error("the request headers are larger than 32 KiB")),
+        ("500", error("internal error")),
+    ];
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in op.values_mut() {
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, response) in &common {
+                responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| response.clone());
+            }
         }
     }
 }

@@ -47,6 +47,10 @@ pub enum ApiError {
     /// logged by [`error_shape`], never sent.
     #[error("temporarily unavailable; retry shortly")]
     Unavailable(String),
+    #[error("the path and query are longer than 32 KiB")]
+    UriTooLong,
+    #[error("the request headers are larger than 32 KiB")]
+    HeadersTooLarge,
     /// Throttled (login attempts): 429 with `Retry-After` in whole seconds.
     #[error("too many attempts; retry in {} s", retry_after_secs(*.0))]
     TooManyRequests(Duration),
@@ -74,6 +78,11 @@ impl ApiError {
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+            ),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         }
     }

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod hashers;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod panics;
@@ -36,8 +37,8 @@ use crate::state::AppState;
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Every route, with the error shape, body limit, panic catching and
-/// request tracing. Login gets its own argon2 workers and throttle, which
+/// Every route, with the error shape, body, URI and header limits, panic
+/// catching and request tracing. Login gets its own argon2 workers and throttle, which
 /// live as long as the router.
 pub fn router(state: AppState) -> Router {
     let login = Arc::new(auth::LoginGuard::new());
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limits::request_limits))
         .layer(middleware::from_fn(error::error_shape))
         .layer(panics::layer())
         .layer(TraceLayer::new_for_http())

@@ -438,10 +438,11 @@ async fn raw_exchange(app: &TestApp, raw: &[u8]) -> String {
 
 #[tokio::test]
 async fn errors_hyper_answers_itself_are_bare_and_close_the_connection() {
-    // What the stack allows: hyper answers these before the router sees a
-    // request, with an empty body (no hook changes it); documented in the
-    // README. Everything the router sees has the JSON shape (the other
-    // tests here).
+    // What the stack allows: past hyper's own limits (a URI over 64 KiB,
+    // headers over its ~400 KB buffer) and for requests it cannot parse,
+    // hyper answers before the router sees a request, with an empty body
+    // (no hook changes it); documented in the README. Below those limits the
+    // router's own limits answer in the JSON shape (the next test).
     let app = spawn_app().await;
     let big_header = format!(
         "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
@@ -478,6 +479,31 @@ async fn errors_hyper_answers_itself_are_bare_and_close_the_connection() {
         response,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn long_uris_and_large_headers_below_hypers_limits_get_the_error_shape() {
+    let app = spawn_app().await;
+    let long = app
+        .client
+        .get(app.url(&format!("/healthz?{}", "a".repeat(40_000))))
+        .send()
+        .await
+        .unwrap();
+    assert_error(long, StatusCode::URI_TOO_LONG, "uri_too_long").await;
+    let large = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-big", "a".repeat(40_000))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        large,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
     )
     .await;
 }
