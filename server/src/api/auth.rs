@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::{
     error::ApiError,
     extract::{ClientAddr, Json},
-    hashers::{Busy, Hashers},
+    hashers::Hashers,
     principal::Principal,
     throttle::{LoginThrottle, Refused},
 };
@@ -95,11 +95,10 @@ pub async fn login(
     let store = state.store();
     let user = store.user_by_email(&req.email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = guard
-        .hashers
-        .verify(req.password, hash)
-        .await
-        .map_err(|Busy| ApiError::TooManyRequests(Duration::from_secs(1)))?;
+    let Ok(matches) = guard.hashers.verify(req.password, hash).await else {
+        attempt.unchecked();
+        return Err(ApiError::TooManyRequests(Duration::from_secs(1)));
+    };
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };

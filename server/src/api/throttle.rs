@@ -70,6 +70,18 @@ impl Limits {
     }
 }
 
+/// How an attempt ended, for one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Its failure stays counted.
+    Failed,
+    /// Its own failure is taken back (a success at an address, or a check
+    /// that never ran).
+    TakeBack,
+    /// Every failure of the key is cleared (a success at an account).
+    Reset,
+}
+
 /// Refused: retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused(pub Duration);
@@ -143,24 +155,20 @@ impl<K: std::hash::Hash + Eq + Clone> Table<K> {
         Ok(true)
     }
 
-    /// Ends an attempt [`begin`](Self::begin) tracked. `success`: `reset`
-    /// clears the key's failures; otherwise only this attempt's is taken back.
-    pub fn end(&self, key: &K, success: bool, reset: bool) {
+    /// Ends an attempt [`begin`](Self::begin) tracked.
+    pub fn end(&self, key: &K, end: End) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = entries.get_mut(key) else {
             return;
         };
         entry.in_flight = entry.in_flight.saturating_sub(1);
-        if success {
-            entry.failures = if reset {
-                0
-            } else {
-                entry.failures.saturating_sub(1)
-            };
-            entry.locked_until = match self.limits.lock_for(entry.failures) {
-                Some(_) => entry.locked_until,
-                None => None,
-            };
+        entry.failures = match end {
+            End::Failed => return,
+            End::TakeBack => entry.failures.saturating_sub(1),
+            End::Reset => 0,
+        };
+        if self.limits.lock_for(entry.failures).is_none() {
+            entry.locked_until = None;
         }
     }
 
@@ -203,28 +211,37 @@ impl Default for LoginThrottle {
     }
 }
 
-/// One admitted attempt; [`Attempt::succeeded`] or drop (a failure).
+/// One admitted attempt: [`Attempt::succeeded`], [`Attempt::unchecked`],
+/// or dropped — a failure, however the request ended.
 #[derive(Debug)]
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
     account: Option<String>,
     address: Option<IpAddr>,
-    success: bool,
+    /// (account, address)
+    end: (End, End),
 }
 
 impl Attempt<'_> {
+    /// The password matched: the account's failures are cleared, the
+    /// address gets back only this attempt's.
     pub fn succeeded(mut self) {
-        self.success = true;
+        self.end = (End::Reset, End::TakeBack);
+    }
+
+    /// The password was never checked (no worker was free): not a guess.
+    pub fn unchecked(mut self) {
+        self.end = (End::TakeBack, End::TakeBack);
     }
 }
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if let Some(account) = &self.account {
-            self.throttle.accounts.end(account, self.success, true);
+            self.throttle.accounts.end(account, self.end.0);
         }
         if let Some(address) = &self.address {
-            self.throttle.addresses.end(address, self.success, false);
+            self.throttle.addresses.end(address, self.end.1);
         }
     }
 }
@@ -254,7 +271,7 @@ impl LoginThrottle {
             throttle: self,
             account: None,
             address,
-            success: false,
+            end: (End::Failed, End::Failed),
         };
         let account = account_key(email);
         // On refusal `attempt` drops and releases the address again, but
@@ -290,11 +307,11 @@ mod tests {
         for _ in 0..7 {
             let wait = match table.begin(&key, now) {
                 Ok(_) => {
-                    table.end(&key, false, true);
+                    table.end(&key, End::Failed);
                     match table.begin(&key, now) {
                         Err(Refused(wait)) => wait,
                         Ok(_) => {
-                            table.end(&key, false, true);
+                            table.end(&key, End::Failed);
                             Duration::ZERO
                         }
                     }
@@ -316,7 +333,7 @@ mod tests {
         assert_eq!(table.begin(&key, now), Ok(true));
         assert_eq!(table.begin(&key, now), Err(Refused(BUSY_WAIT)));
         assert_eq!(table.begin(&"b".to_owned(), now), Ok(true));
-        table.end(&key, true, true);
+        table.end(&key, End::Reset);
         assert_eq!(table.begin(&key, now), Ok(true));
     }
 
@@ -326,24 +343,24 @@ mod tests {
         let accounts = Table::new(SMALL);
         let key = "a".to_owned();
         accounts.begin(&key, now).unwrap();
-        accounts.end(&key, false, true);
+        accounts.end(&key, End::Failed);
         accounts.begin(&key, now).unwrap();
-        accounts.end(&key, true, true);
+        accounts.end(&key, End::Reset);
         // Two more free failures: the success cleared the first.
         for _ in 0..2 {
             accounts.begin(&key, now).unwrap();
-            accounts.end(&key, false, true);
+            accounts.end(&key, End::Failed);
         }
         assert!(accounts.begin(&key, now).is_err());
 
         let addresses = Table::new(SMALL);
         addresses.begin(&key, now).unwrap();
-        addresses.end(&key, false, false);
+        addresses.end(&key, End::Failed);
         addresses.begin(&key, now).unwrap();
-        addresses.end(&key, true, false);
+        addresses.end(&key, End::TakeBack);
         // Only the success was taken back: one free failure left.
         addresses.begin(&key, now).unwrap();
-        addresses.end(&key, false, false);
+        addresses.end(&key, End::Failed);
         assert!(addresses.begin(&key, now).is_err());
     }
 
@@ -353,7 +370,7 @@ mod tests {
         let mut now = Instant::now();
         for key in ["a", "b", "c"] {
             assert_eq!(table.begin(&key.to_owned(), now), Ok(true));
-            table.end(&key.to_owned(), false, true);
+            table.end(&key.to_owned(), End::Failed);
         }
         assert_eq!(table.begin(&"d".to_owned(), now), Ok(false));
         assert_eq!(table.len(), 3);
@@ -375,6 +392,21 @@ mod tests {
         assert!(throttle.begin("x@demo.test", Some(ip), now).is_err());
         first.succeeded();
         assert!(throttle.begin("x@demo.test", Some(ip), now).is_ok());
+    }
+
+    #[test]
+    fn an_unchecked_attempt_is_not_a_guess() {
+        let throttle = LoginThrottle::new(SMALL, SMALL);
+        let now = Instant::now();
+        for _ in 0..10 {
+            throttle
+                .begin("a@demo.test", None, now)
+                .unwrap()
+                .unchecked();
+        }
+        // Still both free failures left.
+        drop(throttle.begin("a@demo.test", None, now).unwrap());
+        assert!(throttle.begin("a@demo.test", None, now).is_ok());
     }
 
     #[test]
