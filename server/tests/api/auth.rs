@@ -182,7 +182,7 @@ async fn expired_and_revoked_sessions_are_pruned() {
         users().await.len() == 1
     })
     .await;
-    assert_eq!(users().await, [live.user_id.clone()]);
+    assert_eq!(users().await, std::slice::from_ref(&live.user_id));
     assert_eq!(
         app.get("/v1/properties", &live.token).await.status(),
         StatusCode::OK
