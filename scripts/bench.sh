@@ -35,6 +35,14 @@ if want compare; then
 fi
 # --- end compare
 
+# --- login: 400 concurrent bad logins, peak RSS (scripts/bench-login.sh)
+# attempts/s, status codes, a colleague's login latency during the flood,
+# the server's peak RSS; one account from one address, then 400 addresses.
+if want login; then
+  scripts/bench-login.sh
+fi
+# --- end login
+
 # --- orgs: 1M orgs, one event each, peak RSS, idle eviction (scripts/bench-orgs.sh)
 # About 25 minutes on 2 cores, so only when asked: `scripts/bench.sh orgs`.
 if [ "$ONLY" = orgs ]; then

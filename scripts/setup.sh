@@ -21,9 +21,9 @@ as_root() {
 
 # apt packages: build (webkit2gtk pulls gtk, soup, javascriptcore, dbus dev),
 # tests (Xvfb, WebKitWebDriver, a D-Bus session bus for single-instance,
-# ImageMagick for screenshots).
+# ImageMagick for screenshots, python3-venv for schemathesis).
 APT_BUILD=(build-essential pkg-config libwebkit2gtk-4.1-dev curl ca-certificates)
-APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11 imagemagick procps)
+APT_TEST=(xvfb xauth webkit2gtk-driver dbus dbus-x11 imagemagick procps python3 python3-venv)
 
 ensure_apt() {
   local missing=()

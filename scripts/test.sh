@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check Ledgerline has, from a fresh Debian 12 machine: installs what is
-# missing, then formatting, lints, the UI's build and unit tests, and every
+# missing, then formatting, lints, the UI's build and unit tests, every
 # Rust test — unit, integration against the real server, and the end-to-end
-# run of the real app under Xvfb with WebDriver.
+# run of the real app under Xvfb with WebDriver — and schemathesis against
+# the real server's OpenAPI document.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
@@ -42,4 +43,7 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1440x900x24" \
 log "cargo test: the server's API suite against Postgres"
 LEDGERLINE_TEST_DATABASE=postgres cargo test --workspace --test api --no-fail-fast 2>&1 |
   tee target/test-postgres.log
+
+log "schemathesis --checks all against the real server (scripts/schemathesis.sh)"
+scripts/schemathesis.sh
 log "all tests passed"

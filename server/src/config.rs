@@ -59,6 +59,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
+    /// Start an empty database without the demo organizations (whose users
+    /// all have the password `demo`): for any deployment others can reach.
+    #[arg(long, env = "LEDGERLINE_NO_DEMO")]
+    pub no_demo: bool,
+
     #[command(flatten)]
     pub realtime: RealtimeConfig,
 }
@@ -89,6 +94,10 @@ pub struct RealtimeConfig {
     /// Waiting long-polls per org; past it polls are answered at once with `retry_after_ms`.
     #[arg(long, env = "LEDGERLINE_WAITER_CAP", default_value_t = 5_000)]
     pub waiter_cap: usize,
+    /// Parked long-polls per token; past it the token's oldest is answered
+    /// at once with `retry_after_ms`.
+    #[arg(long, env = "LEDGERLINE_POLLS_PER_TOKEN", default_value_t = 16)]
+    pub polls_per_token: usize,
     /// Events kept in memory per org.
     #[arg(long, env = "LEDGERLINE_BUFFER_CAPACITY", default_value_t = 1_024)]
     pub buffer_capacity: usize,
@@ -141,6 +150,7 @@ impl RealtimeConfig {
             idle_evict: self.idle_evict(),
             poll_timeout: self.poll_timeout(),
             waiter_cap: self.waiter_cap,
+            polls_per_token: self.polls_per_token,
             ..HubConfig::default()
         }
     }
@@ -151,6 +161,7 @@ impl Default for RealtimeConfig {
         RealtimeConfig {
             poll_timeout_ms: 25_000,
             waiter_cap: 5_000,
+            polls_per_token: 16,
             buffer_capacity: 1_024,
             event_ttl_ms: 300_000,
             idle_evict_ms: 120_000,
@@ -178,9 +189,13 @@ mod tests {
         if std::env::var_os("LEDGERLINE_DATABASE_URL").is_none() {
             assert_eq!(args.database.database_url, "sqlite://ledgerline.db");
         }
+        if std::env::var_os("LEDGERLINE_NO_DEMO").is_none() {
+            assert!(!args.no_demo);
+        }
         let d = RealtimeConfig::default();
         assert_eq!(args.realtime.poll_timeout_ms, d.poll_timeout_ms);
         assert_eq!(args.realtime.waiter_cap, d.waiter_cap);
+        assert_eq!(args.realtime.polls_per_token, d.polls_per_token);
         assert_eq!(args.realtime.event_retention_ms, d.event_retention_ms);
     }
 

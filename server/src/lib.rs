@@ -34,6 +34,8 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -74,7 +76,9 @@ pub async fn run(
     // `axum::serve` the `Router` itself rebuilds the route table for every
     // connection (`Router::with_state` per accept): ~12 KiB more RSS per open
     // connection, i.e. per parked long-poll (docs/longpoll-benchmark.md).
-    let served = axum::serve(listener, app(state.clone()).into_make_service())
+    // The connection info is the client address login is throttled by.
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(signal)
         .await;
     tasks.cancel();

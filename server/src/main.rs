@@ -56,7 +56,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              (use --database-url postgres://…)"
         );
     }
-    if store
+    if args.no_demo {
+        tracing::info!("--no-demo: no demo organizations");
+    } else if store
         .ensure_demo()
         .await
         .context("creating the demo data")?

@@ -1,7 +1,7 @@
-//! The event-log retention task: every so often it deletes events older than
-//! `--event-retention-ms` — on one instance of a fleet at a time
-//! ([`FleetDuty::Retention`]). It is owned by [`crate::run`], which cancels it on
-//! shutdown and waits for it.
+//! The retention task: every so often it deletes events older than
+//! `--event-retention-ms`, and sessions that expired or were revoked — on
+//! one instance of a fleet at a time ([`FleetDuty::Retention`]). It is
+//! owned by [`crate::run`], which cancels it on shutdown and waits for it.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ pub fn interval_for(retention: Duration) -> Duration {
     (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(600))
 }
 
-/// Prune once now and then every [`interval_for`]`(retention)` until `shutdown`.
+/// Prune (events and sessions) once now and then every [`interval_for`]`(retention)` until `shutdown`.
 pub fn spawn(store: Store, retention: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval_for(retention));
@@ -42,6 +42,11 @@ pub fn spawn(store: Store, retention: Duration, shutdown: CancellationToken) -> 
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "pruned old events"),
                 Err(error) => tracing::warn!(%error, "pruning events failed"),
+            }
+            match store.prune_sessions(Utc::now()).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned dead sessions"),
+                Err(error) => tracing::warn!(%error, "pruning sessions failed"),
             }
             duty.release().await;
         }

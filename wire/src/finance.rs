@@ -87,6 +87,7 @@ pub struct Transaction {
 pub struct NewTransaction {
     pub kind: TransactionKind,
     pub property_id: String,
+    #[serde(deserialize_with = "crate::whole::i64")]
     pub amount_minor: i64,
     pub currency: Currency,
     pub category: String,
@@ -103,12 +104,17 @@ pub struct NewTransaction {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionPatch {
+    #[serde(deserialize_with = "crate::whole::i64")]
     pub version: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<TransactionKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::option_i64"
+    )]
     pub amount_minor: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,

@@ -10,6 +10,7 @@
 //! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
 //! - [`realtime`]: events and the long-poll response.
 //! - [`error`]: the `{"error": {code, message}}` body.
+//! - [`whole`]: whole numbers in request bodies (`100` or `100.0`).
 //!
 //! With the `openapi` feature every type derives `utoipa::ToSchema`.
 
@@ -20,6 +21,7 @@ pub mod finance;
 pub mod money;
 pub mod realtime;
 pub mod reports;
+pub mod whole;
 
 pub use auth::{LoginRequest, LoginResponse, OrgInfo, PropertyInfo, Role, UserInfo};
 pub use cursor::Cursor;

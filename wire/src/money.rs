@@ -48,6 +48,11 @@ pub enum MoneyError {
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
 
+    /// Every code [`Currency`] accepts, sorted (the OpenAPI document's enum).
+    pub fn codes() -> &'static [&'static str] {
+        ISO_4217
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ever built from ASCII entries of ISO_4217.
         std::str::from_utf8(&self.0).unwrap_or("???")

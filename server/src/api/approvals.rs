@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use super::{
     error::ApiError,
-    extract::{Path, Query},
+    extract::{IdPath, Query},
     principal::Principal,
     reports::{check_date, scope},
 };
@@ -46,6 +46,7 @@ async fn set_status(
     params(("id" = String, Path, description = "transaction id")),
     responses(
         (status = 200, body = Transaction),
+        (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "not a manager or owner", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -54,7 +55,7 @@ async fn set_status(
 pub async fn approve(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     set_status(&state, &principal, &id, TransactionStatus::Approved).await
 }
@@ -66,6 +67,7 @@ pub async fn approve(
     params(("id" = String, Path, description = "transaction id")),
     responses(
         (status = 200, body = Transaction),
+        (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "not a manager or owner", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -74,7 +76,7 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     set_status(&state, &principal, &id, TransactionStatus::Rejected).await
 }

@@ -5,6 +5,8 @@
 //! are produced outside handlers (405, 413 from the body limit, …). Database
 //! details are logged there, never sent.
 
+use std::time::Duration;
+
 use axum::{
     extract::{
         rejection::JsonRejection, rejection::PathRejection, rejection::QueryRejection, Request,
@@ -45,6 +47,18 @@ pub enum ApiError {
     /// logged by [`error_shape`], never sent.
     #[error("temporarily unavailable; retry shortly")]
     Unavailable(String),
+    #[error("the path and query are longer than 32 KiB")]
+    UriTooLong,
+    #[error("the request headers are larger than 32 KiB")]
+    HeadersTooLarge,
+    /// Throttled (login attempts): 429 with `Retry-After` in whole seconds.
+    #[error("too many attempts; retry in {} s", retry_after_secs(*.0))]
+    TooManyRequests(Duration),
+}
+
+/// `Retry-After` for `wait`: whole seconds, rounded up, at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0 || wait.is_zero())
 }
 
 /// The detail of a 500, carried to [`error_shape`] for logging.
@@ -64,6 +78,12 @@ impl ApiError {
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+            ),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         }
     }
 }
@@ -80,6 +100,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyRequests(wait) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(wait)),
+            );
         }
         if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = self {
             response.extensions_mut().insert(InternalDetail(detail));
@@ -159,6 +185,9 @@ pub async fn error_shape(request: Request, next: Next) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };

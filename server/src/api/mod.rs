@@ -1,24 +1,34 @@
 //! The HTTP surface: the router, and one module per resource. Handlers are
 //! thin — parse ([`extract`]), authorize ([`principal`]), call the store or
-//! the realtime hub, map errors ([`error`]).
+//! the realtime hub, map errors ([`error`]). Login's defences are modules of
+//! their own: the argon2 workers ([`hashers`]) and the per-account and
+//! per-address throttle ([`throttle`]); [`panics`] turns a handler panic
+//! into a 500.
 
 pub mod approvals;
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
+pub mod hashers;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
+pub mod panics;
 pub mod principal;
 pub mod properties;
 pub mod realtime;
 pub mod reports;
+pub mod throttle;
 pub mod transactions;
+
+use std::sync::Arc;
 
 use axum::{
     extract::DefaultBodyLimit,
     middleware,
     routing::{get, post},
-    Router,
+    Extension, Router,
 };
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
@@ -27,13 +37,16 @@ use crate::state::AppState;
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Every route, with the error shape, body limit and request tracing.
+/// Every route, with the error shape, body, URI and header limits, panic
+/// catching and request tracing. Login gets its own argon2 workers and throttle, which
+/// live as long as the router.
 pub fn router(state: AppState) -> Router {
+    let login = Arc::new(auth::LoginGuard::new());
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
-        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/login", post(auth::login).layer(Extension(login)))
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/properties", get(properties::list))
         .route(
@@ -55,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limits::request_limits))
         .layer(middleware::from_fn(error::error_shape))
+        .layer(panics::layer())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,12 +1,16 @@
 //! `GET /openapi.json`: the OpenAPI 3 document, generated from the handlers'
-//! `#[utoipa::path]` annotations and the wire types' schemas.
+//! `#[utoipa::path]` annotations and the wire types' schemas, with the
+//! field rules and links of [`super::contract`].
 
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
 };
 
-use super::{approvals, auth, ops, properties, realtime, reports, transactions};
+use axum::extract::State;
+
+use super::{approvals, auth, contract, ops, properties, realtime, reports, transactions};
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,7 +56,14 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document.
-pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+/// The document: generated, then given the rules of [`super::contract`].
+pub async fn document(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(build(state.config().poll_timeout()))
+}
+
+/// The document for a server whose poll timeout is `poll_timeout`.
+pub fn build(poll_timeout: std::time::Duration) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    contract::apply(&mut doc, poll_timeout);
+    doc
 }

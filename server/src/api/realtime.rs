@@ -6,16 +6,21 @@
 //! is not one of the org's properties, or that a staff token may not see, is
 //! a 404 like every other unpermitted resource (it does not reveal whether
 //! the property exists). An empty list (`property_id=`) or an empty item is a
-//! 400: "no properties" is never what a client means.
+//! 400: "no properties" is never what a client means; so is an item over
+//! 128 characters or more than 64 items. Items are not trimmed.
 
 use std::{sync::Arc, time::Duration};
 
 use axum::extract::State;
-use ledgerline_wire::{Cursor, ErrorBody, PollResponse};
+use ledgerline_wire::{cursor::is_epoch, Cursor, ErrorBody, PollResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{error::ApiError, extract::Query, principal::Principal};
+use super::{
+    error::ApiError,
+    extract::{check_id, Query},
+    principal::Principal,
+};
 use crate::{
     realtime::{PollError, PollRequest, PropertyFilter},
     state::AppState,
@@ -23,6 +28,9 @@ use crate::{
 
 /// Most property ids one poll may name.
 pub const MAX_PROPERTIES: usize = 64;
+
+/// Longest cursor, in digits (`u64::MAX` has 20).
+pub const CURSOR_DIGITS: usize = 20;
 
 /// The query as sent; [`PollParams::parse`] checks it.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -52,11 +60,7 @@ pub struct PollParams {
 impl PollParams {
     /// Checks `query` against a server whose poll timeout is `max_timeout`.
     pub fn parse(query: PollQuery, max_timeout: Duration) -> Result<PollParams, ApiError> {
-        let cursor = query
-            .cursor
-            .map(|c| c.parse::<Cursor>())
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let cursor = query.cursor.as_deref().map(cursor).transpose()?;
         let properties = query
             .property_id
             .map(|list| property_list(&list))
@@ -74,29 +78,49 @@ impl PollParams {
 }
 
 fn property_list(list: &str) -> Result<Vec<String>, ApiError> {
-    if list.is_empty() {
-        return Err(ApiError::BadRequest(
-            "property_id must name at least one property; omit it for all".into(),
-        ));
-    }
-    let mut ids: Vec<String> = Vec::new();
-    for id in list.split(',') {
-        let id = id.trim();
-        if id.is_empty() {
-            return Err(ApiError::BadRequest(format!(
-                "property_id {list:?} has an empty item"
-            )));
-        }
-        if !ids.iter().any(|seen| seen == id) {
-            ids.push(id.to_owned());
-        }
-    }
-    if ids.len() > MAX_PROPERTIES {
+    let items: Vec<&str> = list.split(',').collect();
+    if items.len() > MAX_PROPERTIES {
         return Err(ApiError::BadRequest(format!(
             "property_id names more than {MAX_PROPERTIES} properties"
         )));
     }
+    let mut ids: Vec<String> = Vec::new();
+    for id in items {
+        if id.is_empty() {
+            return Err(ApiError::BadRequest(
+                "property_id must be ids separated by single commas; omit it for all".into(),
+            ));
+        }
+        check_id("property_id", id)?;
+        if !ids.iter().any(|seen| seen == id) {
+            ids.push(id.to_owned());
+        }
+    }
     Ok(ids)
+}
+
+/// A cursor: what `Cursor` parses (`epoch.seq`, or a bare seq), and one
+/// whose seq is any other run of at most [`CURSOR_DIGITS`] digits as a
+/// cursor past every event (it gets a reset,
+/// like any cursor ahead of the log).
+fn cursor(raw: &str) -> Result<Cursor, ApiError> {
+    let error = match raw.parse::<Cursor>() {
+        Ok(cursor) => return Ok(cursor),
+        Err(e) => ApiError::BadRequest(e.to_string()),
+    };
+    // Well-formed but past u64: ahead of every log, so a reset, not a 400.
+    let (epoch, digits) = match raw.split_once('.') {
+        Some((epoch, digits)) if is_epoch(epoch) => (Some(epoch), digits),
+        Some(_) => return Err(error),
+        None => (None, raw),
+    };
+    if (1..=CURSOR_DIGITS).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(match epoch {
+            Some(epoch) => Cursor::with_epoch(epoch, u64::MAX),
+            None => Cursor::at(u64::MAX),
+        });
+    }
+    Err(error)
 }
 
 fn timeout(raw: &str, max: Duration) -> Result<Duration, ApiError> {
@@ -208,7 +232,7 @@ mod tests {
 
     #[test]
     fn bad_cursors_are_refused() {
-        for bad in ["", "-1", "abc", "1.5.", "e.-1", "99999999999999999999999"] {
+        for bad in ["", "-1", "abc", "1.5.", "e.-1", "+1", "e.+1"] {
             assert!(
                 PollParams::parse(query(Some(bad), None, None), MAX).is_err(),
                 "{bad}"
@@ -217,8 +241,24 @@ mod tests {
     }
 
     #[test]
+    fn digit_cursors_past_u64_are_past_every_event() {
+        for far in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+        ] {
+            let p = PollParams::parse(query(Some(far), None, None), MAX).unwrap();
+            assert_eq!(p.cursor, Some(Cursor::at(u64::MAX)), "{far}");
+            let with_epoch = format!("ab12.{far}");
+            let p = PollParams::parse(query(Some(&with_epoch), None, None), MAX).unwrap();
+            assert_eq!(p.cursor, Some(Cursor::with_epoch("ab12", u64::MAX)));
+        }
+    }
+
+    #[test]
     fn empty_property_lists_and_items_are_refused() {
-        for bad in ["", ",", "p1,", ",p1", "p1,,p2", " "] {
+        let long = "p".repeat(129);
+        for bad in ["", ",", "p1,", ",p1", "p1,,p2", &long] {
             assert!(
                 PollParams::parse(query(None, Some(bad), None), MAX).is_err(),
                 "{bad:?}"

@@ -8,7 +8,11 @@ use ledgerline_wire::{Currency, ErrorBody, ProfitLoss};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{error::ApiError, extract::Query, principal::Principal};
+use super::{
+    error::ApiError,
+    extract::{check_id, Query},
+    principal::Principal,
+};
 use crate::{domain::transaction, state::AppState, store::reports::ReportScope};
 
 /// Longest range a profit-loss report covers.
@@ -38,6 +42,7 @@ pub(super) async fn scope<'a>(
     currency: Option<Currency>,
 ) -> Result<ReportScope<'a>, ApiError> {
     if let Some(p) = property_id {
+        check_id("property_id", p)?;
         let visible = state
             .store()
             .property_visible(&principal.org_id, p, principal.visible())
@@ -67,6 +72,8 @@ pub(super) fn check_date(field: &str, day: NaiveDate) -> Result<(), ApiError> {
 }
 
 /// Profit and loss over `from..=to`. Rejected transactions are not counted.
+/// `from` must not be after `to`, and the range may span at most 3660 days
+/// (400).
 #[utoipa::path(
     get, path = "/v1/reports/profit-loss", tag = "derived",
     security(("bearer" = [])),

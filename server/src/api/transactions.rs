@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::{
     error::ApiError,
-    extract::{Json, Path, Query},
+    extract::{check_id, IdPath, Json, Query},
     principal::Principal,
 };
 use crate::{
@@ -44,7 +44,8 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// One page of transactions, newest `occurred_on` first.
+/// One page of transactions, newest `occurred_on` first. `from` must not be
+/// after `to` (400).
 #[utoipa::path(
     get, path = "/v1/transactions", tag = "finance",
     security(("bearer" = [])),
@@ -82,6 +83,7 @@ pub async fn list(
         }
     }
     if let Some(p) = &q.property_id {
+        check_id("property_id", p)?;
         let visible = state
             .store()
             .property_visible(&principal.org_id, p, principal.visible())
@@ -126,6 +128,7 @@ pub async fn list(
     params(("id" = String, Path, description = "transaction id")),
     responses(
         (status = 200, body = Transaction),
+        (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
@@ -133,7 +136,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     let t = state
         .store()
@@ -197,12 +200,13 @@ pub async fn create(
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "stale version", body = ErrorBody),
+        (status = 413, body = ErrorBody),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Json(patch): Json<TransactionPatch>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     validate_patch(&patch).map_err(|e| ApiError::Validation(e.0))?;
@@ -226,6 +230,7 @@ pub async fn update(
     params(("id" = String, Path, description = "transaction id")),
     responses(
         (status = 204, description = "deleted"),
+        (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
@@ -233,7 +238,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     let store = state.store().clone();
     let org_id = principal.org_id.clone();

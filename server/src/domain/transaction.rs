@@ -22,7 +22,7 @@ fn amount(v: i64) -> Result<(), FieldError> {
 }
 
 fn category(v: &str) -> Result<(), FieldError> {
-    if v.trim().is_empty() || v.chars().count() > MAX_CATEGORY_LEN {
+    if super::text::is_blank(v) || v.chars().count() > MAX_CATEGORY_LEN {
         return Err(FieldError(format!(
             "category must be 1 to {MAX_CATEGORY_LEN} characters"
         )));
@@ -39,10 +39,12 @@ fn memo(v: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn id(field: &str, v: &str) -> Result<(), FieldError> {
-    if v.is_empty() || v.len() > MAX_ID_LEN {
+/// An id (property, transaction, client mutation): 1 to [`MAX_ID_LEN`]
+/// characters.
+pub fn id(field: &str, v: &str) -> Result<(), FieldError> {
+    if v.is_empty() || v.chars().count() > MAX_ID_LEN {
         return Err(FieldError(format!(
-            "{field} must be 1 to {MAX_ID_LEN} bytes"
+            "{field} must be 1 to {MAX_ID_LEN} characters"
         )));
     }
     Ok(())

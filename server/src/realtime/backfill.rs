@@ -38,7 +38,14 @@ pub(super) enum Run {
 pub(super) fn contiguous(after: u64, read: Vec<Event>, limit: usize) -> Run {
     let complete = read.len() < limit;
     let mut events = Vec::with_capacity(read.len());
-    let mut next = after + 1;
+    // A cursor at u64::MAX (a client's, never one the server gave out) has
+    // nothing after it; `read_log` then finds it ahead of the log: reset.
+    let Some(mut next) = after.checked_add(1) else {
+        return Run::Events {
+            events: Vec::new(),
+            complete: true,
+        };
+    };
     for event in read {
         if event.seq < next {
             continue;

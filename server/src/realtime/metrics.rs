@@ -15,6 +15,9 @@ pub enum PollOutcome {
     Timeout,
     /// At once with `retry_after_ms`: the org's waiter cap was reached.
     Cap,
+    /// With no events and `retry_after_ms`: a newer poll of the same token
+    /// took its place past the per-token cap.
+    Evicted,
     /// With `reset: true`: the cursor is older than the log or ahead of it.
     Reset,
     /// At once with the head cursor: the poll carried no cursor.
@@ -31,10 +34,11 @@ pub enum PollOutcome {
 }
 
 impl PollOutcome {
-    pub const ALL: [PollOutcome; 9] = [
+    pub const ALL: [PollOutcome; 10] = [
         PollOutcome::Events,
         PollOutcome::Timeout,
         PollOutcome::Cap,
+        PollOutcome::Evicted,
         PollOutcome::Reset,
         PollOutcome::Head,
         PollOutcome::Hidden,
@@ -48,6 +52,7 @@ impl PollOutcome {
             PollOutcome::Events => "events",
             PollOutcome::Timeout => "timeout",
             PollOutcome::Cap => "cap",
+            PollOutcome::Evicted => "evicted",
             PollOutcome::Reset => "reset",
             PollOutcome::Head => "head",
             PollOutcome::Hidden => "hidden",

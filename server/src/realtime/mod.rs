@@ -14,8 +14,8 @@
 //! - `orgs`: the sharded map org → buffer, waiter count, wake-up.
 //! - `poll`: the long-poll algorithm, [`PollRequest`] and [`PollError`].
 //! - `backfill`: the task that fills a buffer's gap from the log.
-//! - `waiters`: the drop guard counting a parked poll, and per-token
-//!   revocation.
+//! - `waiters`: the drop guard counting a parked poll, per-token
+//!   revocation, and the per-token cap.
 //! - `sweeper`: the task that expires events and evicts idle orgs.
 //! - `filter`: [`PropertyFilter`].
 //! - `fleet`: what the bus between instances needs — which orgs this
@@ -91,6 +91,9 @@ pub struct HubConfig {
     /// Parked polls per org; past it a poll is answered at once with
     /// `retry_after_ms` (default 5000).
     pub waiter_cap: usize,
+    /// Parked polls per token; past it the token's oldest is answered at
+    /// once with `retry_after_ms` (default 16).
+    pub polls_per_token: usize,
     /// Most events in one poll response (default 500).
     pub max_batch: usize,
 }
@@ -103,6 +106,7 @@ impl Default for HubConfig {
             idle_evict: Duration::from_secs(2 * 60),
             poll_timeout: Duration::from_secs(25),
             waiter_cap: 5000,
+            polls_per_token: 16,
             max_batch: 500,
         }
     }
@@ -152,11 +156,12 @@ impl Hub {
     pub fn new(config: HubConfig, log: Arc<dyn EventLog>, shutdown: &CancellationToken) -> Hub {
         let cancel = shutdown.child_token();
         let shards = orgs::default_shards();
+        let tokens = Tokens::new(shards, config.polls_per_token);
         let shared = Arc::new(Shared {
             config,
             log,
             orgs: Orgs::new(shards),
-            tokens: Tokens::new(shards),
+            tokens,
             metrics: metrics::Metrics::default(),
             cancel,
             tasks: TaskTracker::new(),

@@ -14,7 +14,6 @@ use std::{sync::Arc, time::Duration};
 use ledgerline_wire::{Cursor, Event, PollResponse};
 use rand::Rng;
 use tokio::{sync::futures::OwnedNotified, time::Instant};
-use tokio_util::sync::CancellationToken;
 
 use super::{
     backfill::{self, contiguous, Run},
@@ -24,7 +23,7 @@ use super::{
     log::LogError,
     metrics::PollOutcome,
     orgs::OrgState,
-    waiters::WaiterGuard,
+    waiters::{Registration, WaiterGuard},
     Hub,
 };
 
@@ -57,7 +56,8 @@ pub enum PollError {
 /// no events and the cursor it reached.
 const MAX_LOG_READS: usize = 8;
 
-/// The jittered hint given when an org's waiter cap is reached.
+/// The jittered hint given when an org's waiter cap is reached, or to a poll
+/// a newer one of its token evicted.
 const RETRY_AFTER_MS: std::ops::RangeInclusive<u64> = 1_000..=3_000;
 
 /// What the buffer says, under its lock.
@@ -100,7 +100,7 @@ enum FromLog {
 /// A parked poll's registration.
 struct Parked<'a> {
     _guard: WaiterGuard<'a>,
-    cancel: CancellationToken,
+    cancel: Registration,
 }
 
 impl Hub {
@@ -180,11 +180,13 @@ impl Hub {
                     };
                     tokio::select! {
                         biased;
-                        () = cancel.cancelled() => {
+                        () = cancel.poll.cancelled() => {
                             return if shared.cancel.is_cancelled() {
                                 self.respond(Vec::new(), cursor, PollOutcome::Shutdown)
-                            } else {
+                            } else if cancel.token.is_cancelled() {
                                 self.fail(PollError::Revoked)
+                            } else {
+                                self.respond(Vec::new(), cursor, PollOutcome::Evicted)
                             };
                         }
                         () = notified => {}
@@ -198,7 +200,8 @@ impl Hub {
     }
 
     /// Builds and counts an answer: `reset` for [`PollOutcome::Reset`], a
-    /// jittered `retry_after_ms` for [`PollOutcome::Cap`].
+    /// jittered `retry_after_ms` for [`PollOutcome::Cap`] and
+    /// [`PollOutcome::Evicted`].
     fn respond(
         &self,
         events: Vec<Arc<Event>>,
@@ -210,7 +213,7 @@ impl Hub {
             events: events.iter().map(|e| Event::clone(e)).collect(),
             cursor: self.cursor(cursor).to_string(),
             reset: outcome == PollOutcome::Reset,
-            retry_after_ms: (outcome == PollOutcome::Cap)
+            retry_after_ms: matches!(outcome, PollOutcome::Cap | PollOutcome::Evicted)
                 .then(|| rand::thread_rng().gen_range(RETRY_AFTER_MS)),
         })
     }

@@ -906,3 +906,5 @@ fn parked_poll_footprint() {
         );
     });
 }
+
+mod token_cap;

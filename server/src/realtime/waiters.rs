@@ -1,15 +1,27 @@
 //! Bookkeeping of parked polls: the drop guard that un-counts a waiter however
 //! its poll ends (answered, timed out, or dropped because the client hung
 //! up), and the per-token registry through which `revoke_token` ends a
-//! token's parked polls at once.
+//! token's parked polls at once and which caps a token's parked polls.
 //!
 //! Each token with parked polls has one `CancellationToken`, a child of the
-//! hub's, shared by all its polls: revoking cancels it, shutting the hub down
-//! cancels all of them. A revoked token is remembered for one poll timeout so
-//! a poll that authenticated just before the revocation cannot park after it.
+//! hub's: revoking cancels it, shutting the hub down cancels all of them.
+//! Each parked poll waits on a child of its token's, kept in park order. A
+//! revoked token is remembered for one poll timeout so a poll that
+//! authenticated just before the revocation cannot park after it.
+//!
+//! # The per-token cap
+//! A token may have `polls_per_token` parked polls. The next one to park
+//! cancels the *oldest*'s own token, which answers it at once with no events,
+//! its cursor and a jittered `retry_after_ms`. Evicting the oldest rather
+//! than refusing the newest means a client that reconnects while its old
+//! polls still look alive to the server (a proxy keeps the sockets open)
+//! always gets through. The evicted poll is told to back off, so more
+//! pollers than the cap rotate at most once per `retry_after_ms` each instead
+//! of evicting each other in a loop, and none loses an event: each resumes
+//! from the cursor it was given.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     hash::{BuildHasher, RandomState},
     sync::{atomic::Ordering::Relaxed, Arc, Mutex, MutexGuard, PoisonError},
 };
@@ -24,7 +36,16 @@ use super::Shared;
 pub(super) struct WaiterGuard<'a> {
     shared: &'a Shared,
     org: Arc<str>,
-    token: Option<Arc<str>>,
+    /// The token and this poll's number under it.
+    token: Option<(Arc<str>, u64)>,
+}
+
+/// What a registered poll waits on.
+pub(super) struct Registration {
+    /// Cancelled when the poll must end: revocation, shutdown or eviction.
+    pub(super) poll: CancellationToken,
+    /// Its token's: cancelled on revocation and shutdown, not on eviction.
+    pub(super) token: CancellationToken,
 }
 
 impl<'a> WaiterGuard<'a> {
@@ -38,18 +59,19 @@ impl<'a> WaiterGuard<'a> {
         }
     }
 
-    /// Registers the poll under `token`. `None`: the token is revoked.
-    pub(super) fn register(&mut self, token: &Arc<str>) -> Option<CancellationToken> {
-        let cancel = self.shared.tokens.park(token, &self.shared.cancel)?;
-        self.token = Some(Arc::clone(token));
-        Some(cancel)
+    /// Registers the poll under `token`, evicting the token's oldest parked
+    /// poll if it is at the cap. `None`: the token is revoked.
+    pub(super) fn register(&mut self, token: &Arc<str>) -> Option<Registration> {
+        let (id, registration) = self.shared.tokens.park(token, &self.shared.cancel)?;
+        self.token = Some((Arc::clone(token), id));
+        Some(registration)
     }
 }
 
 impl Drop for WaiterGuard<'_> {
     fn drop(&mut self) {
-        if let Some(token) = &self.token {
-            self.shared.tokens.unpark(token);
+        if let Some((token, id)) = &self.token {
+            self.shared.tokens.unpark(token, *id);
         }
         {
             let mut shard = self.shared.orgs.lock(&self.org);
@@ -71,7 +93,9 @@ struct TokenShard {
 #[derive(Debug)]
 struct Parked {
     cancel: CancellationToken,
-    polls: usize,
+    /// The parked polls' numbers and own tokens, oldest first.
+    polls: VecDeque<(u64, CancellationToken)>,
+    next: u64,
 }
 
 /// Token id → the cancellation shared by its parked polls, plus recently
@@ -81,13 +105,16 @@ struct Parked {
 pub(super) struct Tokens {
     shards: Box<[Mutex<TokenShard>]>,
     hasher: RandomState,
+    /// Parked polls per token (at least 1).
+    cap: usize,
 }
 
 impl Tokens {
-    pub(super) fn new(shards: usize) -> Self {
+    pub(super) fn new(shards: usize, cap: usize) -> Self {
         Tokens {
             shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
+            cap: cap.max(1),
         }
     }
 
@@ -102,7 +129,7 @@ impl Tokens {
         self.lock(token).revoked.contains_key(token)
     }
 
-    fn park(&self, token: &Arc<str>, hub: &CancellationToken) -> Option<CancellationToken> {
+    fn park(&self, token: &Arc<str>, hub: &CancellationToken) -> Option<(u64, Registration)> {
         let mut shard = self.lock(token);
         if shard.revoked.contains_key(&**token) {
             return None;
@@ -112,17 +139,33 @@ impl Tokens {
             .entry(Arc::clone(token))
             .or_insert_with(|| Parked {
                 cancel: hub.child_token(),
-                polls: 0,
+                polls: VecDeque::new(),
+                next: 0,
             });
-        parked.polls += 1;
-        Some(parked.cancel.clone())
+        if parked.polls.len() >= self.cap {
+            if let Some((_, oldest)) = parked.polls.pop_front() {
+                oldest.cancel();
+            }
+        }
+        let id = parked.next;
+        parked.next += 1;
+        let poll = parked.cancel.child_token();
+        parked.polls.push_back((id, poll.clone()));
+        Some((
+            id,
+            Registration {
+                poll,
+                token: parked.cancel.clone(),
+            },
+        ))
     }
 
-    fn unpark(&self, token: &str) {
+    /// Forgets poll `id` of `token` (already gone if it was evicted).
+    fn unpark(&self, token: &str, id: u64) {
         let mut shard = self.lock(token);
         if let Some(parked) = shard.parked.get_mut(token) {
-            parked.polls -= 1;
-            if parked.polls == 0 {
+            parked.polls.retain(|(poll, _)| *poll != id);
+            if parked.polls.is_empty() {
                 shard.parked.remove(token);
             }
         }

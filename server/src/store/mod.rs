@@ -22,6 +22,7 @@
 //! - [`seed`]: bulk organizations for load tests.
 //! - [`fleet`]: the database's epoch, once-per-fleet duties (a Postgres
 //!   advisory lock), and the lock that keeps a second server off a SQLite file.
+//! - [`sessions`]: pruning expired and revoked sessions.
 
 pub mod auth;
 pub mod demo;
@@ -29,6 +30,7 @@ pub mod events;
 mod fleet;
 pub mod reports;
 pub mod seed;
+pub mod sessions;
 mod sql;
 pub mod transactions;
 

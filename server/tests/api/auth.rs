@@ -156,3 +156,42 @@ async fn tokens_are_stored_only_hashed() {
         .unwrap();
     assert!(stored.starts_with("$argon2"));
 }
+
+#[tokio::test]
+async fn expired_and_revoked_sessions_are_pruned() {
+    let mut app = spawn_app().await;
+    let live = app.login("owner@demo.test").await;
+    let expired = app.login("manager@demo.test").await;
+    let revoked = app.login("accountant@demo.test").await;
+    sqlx::query("UPDATE sessions SET expires_at = 0 WHERE user_id = $1")
+        .bind(&expired.user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = app.post("/v1/auth/logout", &revoked.token).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // A revocation is kept a few minutes (the fleet reads recent ones):
+    // date this one back past that.
+    sqlx::query("UPDATE sessions SET revoked_at = 1 WHERE user_id = $1")
+        .bind(&revoked.user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // The retention task prunes when the server starts, then periodically.
+    app.restart().await;
+    let users = || async {
+        sqlx::query_scalar::<_, String>("SELECT user_id FROM sessions")
+            .fetch_all(&app.db)
+            .await
+            .unwrap()
+    };
+    crate::helpers::eventually("dead sessions pruned", || async {
+        users().await.len() == 1
+    })
+    .await;
+    assert_eq!(users().await, std::slice::from_ref(&live.user_id));
+    assert_eq!(
+        app.get("/v1/properties", &live.token).await.status(),
+        StatusCode::OK
+    );
+}

@@ -203,3 +203,38 @@ async fn new_epoch_makes_old_cursors_reset() {
     assert_ne!(before, after);
     assert_eq!(after.len(), 8, "{stdout}");
 }
+
+#[tokio::test]
+async fn serve_no_demo_starts_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = server()
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-demo"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("a line on stdout");
+    let url = first.strip_prefix("listening on ").unwrap().to_owned();
+    let login = reqwest::Client::new()
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "owner@demo.test", "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("ledgerline.db").display()
+    ))
+    .await
+    .unwrap();
+    let (orgs, users): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM orgs), (SELECT COUNT(*) FROM users)")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((orgs, users), (0, 0));
+    child.kill().await.unwrap();
+}

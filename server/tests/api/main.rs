@@ -8,6 +8,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod contract;
 mod events;
 mod fleet;
 mod helpers;
@@ -16,4 +17,6 @@ mod isolation;
 mod operations;
 mod realtime;
 mod reports;
+mod throttle;
+mod token_cap;
 mod transactions;

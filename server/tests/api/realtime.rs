@@ -13,7 +13,7 @@ use crate::helpers::{
     DEADLINE,
 };
 
-const WAITERS: &str = "ledgerline_realtime_waiters";
+pub const WAITERS: &str = "ledgerline_realtime_waiters";
 const BUFFERED_ORGS: &str = "ledgerline_realtime_buffered_orgs";
 
 fn seqs(events: &[Event]) -> Vec<u64> {
@@ -22,7 +22,7 @@ fn seqs(events: &[Event]) -> Vec<u64> {
 
 /// Server settings for tests that must see a poll outlive the test deadline
 /// unless something ends it early.
-fn long_polls() -> RealtimeConfig {
+pub fn long_polls() -> RealtimeConfig {
     RealtimeConfig {
         poll_timeout_ms: 60_000,
         ..RealtimeConfig::default()
@@ -30,7 +30,11 @@ fn long_polls() -> RealtimeConfig {
 }
 
 /// Parks a poll of `who` from `cursor` with the server's full timeout.
-fn park(app: &TestApp, who: &Session, cursor: u64) -> tokio::task::JoinHandle<reqwest::Response> {
+pub fn park(
+    app: &TestApp,
+    who: &Session,
+    cursor: u64,
+) -> tokio::task::JoinHandle<reqwest::Response> {
     let request = app
         .request(reqwest::Method::GET, "/v1/realtime/poll", &who.token)
         .query(&[("cursor", cursor.to_string())]);
