@@ -35,6 +35,21 @@ if want compare; then
 fi
 # --- end compare
 
+# --- fleet: SQLite vs Postgres vs 3 instances on Postgres + NATS (server/benches/fleet.rs)
+# writes/s and cross-instance write→delivery p50/p99 in one run, and the bus
+# subject scheme's cost per skipped and per decoded message. Starts a private
+# Postgres cluster and nats-server (scripts/services.sh), stops them by PID.
+if want fleet; then
+  (
+    source "$ROOT/scripts/services.sh"
+    ensure_services_installed
+    services_trap
+    pg_start
+    cargo bench --quiet -p ledgerline-server --bench fleet
+  )
+fi
+# --- end fleet
+
 # --- login: 400 concurrent bad logins, peak RSS (scripts/bench-login.sh)
 # attempts/s, status codes, a colleague's login latency during the flood,
 # the server's peak RSS; one account from one address, then 400 addresses.

@@ -1,4 +1,4 @@
-//! The server's HTTP API as the core calls it (`shared/spec/api.md`): one
+//! The server's HTTP API as the core calls it (`docs/api.md`): one
 //! method per endpoint, errors sorted into [`ApiError`] once, here.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The wire contract of Ledgerline: every type the server sends or accepts and
-//! the desktop core reads or writes. `../shared/spec/api.md` is the prose
+//! the desktop core reads or writes. `docs/api.md` is the prose
 //! version; this crate is the one both sides compile against.
 //!
 //! # Layout

@@ -104,7 +104,7 @@ struct Parked<'a> {
 }
 
 impl Hub {
-    /// Answers one long-poll per `spec/api.md`: events after the cursor that
+    /// Answers one long-poll per `docs/api.md`: events after the cursor that
     /// pass the filter (at most `max_batch`), or none once the timeout
     /// passes; the returned cursor always moves past events the filter hid.
     /// Cancel-safe: drop the future when the client hangs up.
