@@ -572,6 +572,82 @@ async fn a_reset_from_the_server_re_snapshots_to_the_servers_rows() {
 }
 
 #[tokio::test]
+async fn a_server_database_with_another_epoch_makes_the_core_re_snapshot() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let c = TestCore::open(dir.path(), store.clone()).await;
+    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    live(&c.core).await;
+    let p = first_property(&c.core);
+    let other = server.http().login(MANAGER).await.unwrap();
+    let gone = other
+        .create(&new_txn(&p, 700, "restored away"))
+        .await
+        .unwrap();
+    let core = c.core.clone();
+    wait_until("the row is cached", Duration::from_secs(15), || {
+        let core = core.clone();
+        let id = gone.id.clone();
+        async move {
+            core.cache()
+                .all_rows()
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.id == id)
+        }
+    })
+    .await
+    .unwrap();
+    let before = c.core.cache().cursor().await.unwrap().expect("a cursor");
+    let old_epoch = before
+        .epoch()
+        .expect("the cache keeps the epoch")
+        .to_owned();
+    c.core.shutdown().await;
+    drop(c);
+
+    // "Restore a backup": the row vanishes without an event, and the
+    // operator gives the database a new epoch.
+    server.stop();
+    let url = format!("sqlite://{}", server.db.display());
+    let db = ledgerline_server::Store::open(&url).await.unwrap();
+    let new_epoch = db.new_epoch().await.unwrap();
+    db.close().await;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM transactions WHERE id = ?")
+        .bind(&gone.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    server.restart().await;
+
+    // The old cursor is answered `reset`: the core re-snapshots, so the
+    // row no event announced is gone from the cache too.
+    let c = TestCore::open(dir.path(), store).await;
+    let core = c.core.clone();
+    wait_until(
+        "a re-snapshot under the new epoch",
+        Duration::from_secs(15),
+        || {
+            let core = core.clone();
+            let (id, epoch) = (gone.id.clone(), new_epoch.clone());
+            async move {
+                let cursor = core.cache().cursor().await.unwrap();
+                let rows = core.cache().all_rows().await.unwrap();
+                cursor.is_some_and(|c| c.epoch() == Some(epoch.as_str()))
+                    && !rows.iter().any(|r| r.id == id)
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_ne!(old_epoch, new_epoch);
+}
+
+#[tokio::test]
 async fn window_focus_refetches_only_stale_figures() {
     let server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
