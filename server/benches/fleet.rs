@@ -52,6 +52,7 @@ async fn main() -> Result<()> {
     let orgs = env_or("FLEET_ORGS", 40) as usize;
     let writers = env_or("FLEET_WRITERS", 16) as usize;
     subject_costs().await?;
+    poll_cpu(secs.min(5)).await?;
     let admin = std::env::var("LEDGERLINE_TEST_PG_URL")
         .context("LEDGERLINE_TEST_PG_URL: run through scripts/bench.sh fleet")?;
     let nats = NatsServer::start().await?;
@@ -67,7 +68,12 @@ async fn main() -> Result<()> {
     for (name, url, instances, bus) in [
         ("SQLite", sqlite, 1, None),
         ("Postgres", pg_database(&admin).await?, 1, Some(nats.url())),
-        ("Postgres + NATS", pg_database(&admin).await?, 3, Some(nats.url())),
+        (
+            "Postgres + NATS",
+            pg_database(&admin).await?,
+            3,
+            Some(nats.url()),
+        ),
     ] {
         let r = scenario(&url, instances, bus.as_deref(), orgs, writers, secs).await?;
         println!(
@@ -135,6 +141,98 @@ async fn subject_costs() -> Result<()> {
     Ok(())
 }
 
+/// CPU the server spends per poll request that is answered at once from the
+/// buffer (one event), with the session cache on and off (off: a database
+/// lookup of the session per request, as before the cache). Read from
+/// /proc: the server's user + system time over the run.
+async fn poll_cpu(secs: u64) -> Result<()> {
+    println!("\npoll path CPU per request (answered at once from the buffer, 1 event; 4 clients, {secs} s):");
+    println!("| session cache | polls/s | server CPU per poll |");
+    println!("|---|---:|---:|");
+    for (name, cache_ms) in [("on (60 s)", "60000"), ("off: DB lookup per poll", "0")] {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("cpu.db").display());
+        let mut child = server()
+            .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
+            .args(["--session-cache-ms", cache_ms])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let line = lines.next_line().await?.context("no listening line")?;
+        let base = line
+            .strip_prefix("listening on ")
+            .context("listening")?
+            .to_owned();
+        let pid = child.id().context("pid")?;
+        let client = reqwest::Client::new();
+        let login: LoginResponse = client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": "owner@demo.test", "password": "demo"}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        client
+            .post(format!("{base}/v1/transactions"))
+            .bearer_auth(&login.token)
+            .json(&json!({
+                "kind": "revenue", "property_id": login.properties[0].id, "amount_minor": 100,
+                "currency": "USD", "category": "rooms", "memo": "", "occurred_on": "2026-11-20",
+            }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let cpu_before = process_cpu(pid)?;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let count = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (client, base, token, count) = (
+                client.clone(),
+                base.clone(),
+                login.token.clone(),
+                Arc::clone(&count),
+            );
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let ok = client
+                        .get(format!("{base}/v1/realtime/poll?cursor=0&timeout_ms=1000"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    count.fetch_add(u64::from(ok), Relaxed);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await?;
+        }
+        let cpu = process_cpu(pid)? - cpu_before;
+        let n = count.load(Relaxed).max(1);
+        println!(
+            "| {name} | {:.0} | {:.1} µs |",
+            n as f64 / secs as f64,
+            cpu.as_secs_f64() * 1e6 / n as f64
+        );
+        let _ = child.kill().await;
+    }
+    Ok(())
+}
+
+/// User + system CPU time of process `pid` so far.
+fn process_cpu(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) close with ')'.
+    let rest = stat.rsplit_once(')').context("stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    // USER_HZ is 100 on Linux.
+    Ok(Duration::from_millis(ticks * 10))
+}
+
 async fn pg_database(admin: &str) -> Result<String> {
     sqlx::any::install_default_drivers();
     let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
@@ -154,7 +252,9 @@ struct NatsServer {
 
 impl NatsServer {
     async fn start() -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let bin = std::env::var("LEDGERLINE_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         let child = Command::new(bin)
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
@@ -164,8 +264,14 @@ impl NatsServer {
             .spawn()
             .context("nats-server")?;
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(NatsServer { port, _child: child });
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(NatsServer {
+                    port,
+                    _child: child,
+                });
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -256,7 +362,12 @@ async fn scenario(
     if bus.is_some() {
         for base in &bases {
             for _ in 0..400 {
-                let text = client.get(format!("{base}/metrics")).send().await?.text().await?;
+                let text = client
+                    .get(format!("{base}/metrics"))
+                    .send()
+                    .await?
+                    .text()
+                    .await?;
                 if text.lines().any(|l| l == "ledgerline_bus_connected 1") {
                     break;
                 }
@@ -308,7 +419,9 @@ async fn scenario(
                 else {
                     continue;
                 };
-                let Ok(r) = r.json::<PollResponse>().await else { continue };
+                let Ok(r) = r.json::<PollResponse>().await else {
+                    continue;
+                };
                 let now = Instant::now();
                 let sent = sent.lock().unwrap();
                 let mut d = delivered.lock().unwrap();
@@ -348,7 +461,9 @@ async fn scenario(
                 let (token, property) = &owners[j];
                 let cmid = format!("b{w}-{n}");
                 n += 1;
-                sent.lock().unwrap().insert(cmid.clone(), (Instant::now(), None));
+                sent.lock()
+                    .unwrap()
+                    .insert(cmid.clone(), (Instant::now(), None));
                 let r = client
                     .post(format!("{}/v1/transactions", bases[j % bases.len()]))
                     .bearer_auth(token)

@@ -281,3 +281,46 @@ async fn with_the_bus_down_writes_go_on_and_still_reach_polls_on_other_instances
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_fleet_duty_is_held_by_one_instance_at_a_time() {
+    let app = spawn_app().await;
+    let a = ledgerline_server::Store::open(app.database_url())
+        .await
+        .unwrap();
+    let b = ledgerline_server::Store::open(app.database_url())
+        .await
+        .unwrap();
+    let duty = ledgerline_server::store::FleetDuty::Retention;
+    let held = a
+        .try_duty(duty)
+        .await
+        .unwrap()
+        .expect("a free duty is granted");
+    match backend() {
+        // Another instance skips the round while the first holds it...
+        Backend::Postgres => assert!(b.try_duty(duty).await.unwrap().is_none()),
+        // ...on SQLite there is only ever one instance, which always may.
+        Backend::Sqlite => assert!(b.try_duty(duty).await.unwrap().is_some()),
+    }
+    held.release().await;
+    let next = b
+        .try_duty(duty)
+        .await
+        .unwrap()
+        .expect("released, it is free");
+    next.release().await;
+    // A holder that dies (its connection closes) releases it too.
+    let dying = a.try_duty(duty).await.unwrap().expect("free again");
+    drop(dying);
+    eventually("the dead holder's lock is gone", || async {
+        match b.try_duty(duty).await.unwrap() {
+            Some(guard) => {
+                guard.release().await;
+                true
+            }
+            None => false,
+        }
+    })
+    .await;
+}
