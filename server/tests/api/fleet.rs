@@ -324,3 +324,41 @@ async fn a_fleet_duty_is_held_by_one_instance_at_a_time() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_the_bus_down_a_logout_still_ends_polls_on_other_instances() {
+    let mut nats = Nats::start().await;
+    let Some((a, b)) = fleet(&nats).await else {
+        return;
+    };
+    let owner = a.login("owner@demo.test").await;
+    let head = b.head(&owner).await;
+    nats.kill().await;
+    for app in [&a, &b] {
+        app.metric_reaches("ledgerline_bus_connected", 0.0).await;
+    }
+    let parked = tokio::spawn(
+        b.request(reqwest::Method::GET, "/v1/realtime/poll", &owner.token)
+            .query(&[("cursor", head.to_string()), ("timeout_ms", "20000".into())])
+            .send(),
+    );
+    b.metric_reaches("ledgerline_realtime_waiters", 1.0).await;
+    let started = Instant::now();
+    assert_eq!(
+        a.post("/v1/auth/logout", &owner.token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // No bus message can carry it: the revocation sweep does.
+    let ended = tokio::time::timeout(DEADLINE, parked)
+        .await
+        .expect("the parked poll ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.status(), StatusCode::UNAUTHORIZED);
+    println!(
+        "bus down: logout on A ended B's parked poll after {:?} (revocation sweep)",
+        started.elapsed()
+    );
+    let again = b.get("/v1/properties", &owner.token).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
