@@ -54,6 +54,8 @@ mod waiters;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fleet;
 
 use std::{
     sync::{atomic::Ordering::Relaxed, Arc},

@@ -49,7 +49,7 @@ pub(super) struct MemLog {
 
 impl MemLog {
     /// Commits one event and returns it (not yet published).
-    fn commit(&self, org: &str, property: &str) -> Event {
+    pub(super) fn commit(&self, org: &str, property: &str) -> Event {
         let mut orgs = self.orgs.lock().unwrap();
         let log = orgs.entry(org.to_owned()).or_default();
         log.head += 1;
@@ -166,7 +166,7 @@ fn cursor(r: &PollResponse) -> u64 {
 }
 
 /// Lets spawned tasks run until `cond` holds (no time passes).
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     for _ in 0..1000 {
         if cond() {
             return;
