@@ -67,7 +67,7 @@ async fn start_instance(database: &str, nats: &str) -> Instance {
             "--nats-url",
             nats,
             "--poll-timeout-ms",
-            "5000",
+            "20000",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -317,7 +317,7 @@ async fn run() {
                 .client
                 .get(format!("{}/v1/realtime/poll", fleet.bases[parked_on]))
                 .bearer_auth(&victim.token)
-                .query(&[("cursor", head.cursor.as_str()), ("timeout_ms", "5000")])
+                .query(&[("cursor", head.cursor.as_str()), ("timeout_ms", "15000")])
                 .send()
                 .await
                 .unwrap()
