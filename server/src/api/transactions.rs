@@ -45,6 +45,27 @@ pub struct ListQuery {
 }
 
 /// One page of transactions, newest `occurred_on` first.
+/// `?client_mutation_id=` on a delete, approve or reject: makes it
+/// idempotent — a replay of one the server already applied is answered with
+/// that one's result.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MutationQuery {
+    pub client_mutation_id: Option<String>,
+}
+
+impl MutationQuery {
+    /// The id, checked like every other client-chosen id.
+    pub fn checked(self) -> Result<Option<String>, ApiError> {
+        if let Some(cmid) = &self.client_mutation_id {
+            transaction::id("client_mutation_id", cmid)
+                .map_err(|e| ApiError::Validation(e.message))?;
+        }
+        Ok(self.client_mutation_id)
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/transactions", tag = "finance",
     security(("bearer" = [])),
@@ -73,7 +94,7 @@ pub async fn list(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     for (field, day) in [("from", q.from), ("to", q.to)] {
         if let Some(day) = day {
-            transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.0))?;
+            transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.message))?;
         }
     }
     if let (Some(from), Some(to)) = (q.from, q.to) {
@@ -162,7 +183,7 @@ pub async fn create(
     principal: Principal,
     Json(new): Json<NewTransaction>,
 ) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
-    validate_new(&new).map_err(|e| ApiError::Validation(e.0))?;
+    validate_new(&new).map_err(|e| ApiError::Validation(e.message))?;
     let store = state.store().clone();
     let Principal {
         org_id,
@@ -205,7 +226,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(patch): Json<TransactionPatch>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
-    validate_patch(&patch).map_err(|e| ApiError::Validation(e.0))?;
+    validate_patch(&patch).map_err(|e| ApiError::Validation(e.message))?;
     let store = state.store().clone();
     let org_id = principal.org_id.clone();
     let t = state
@@ -213,7 +234,7 @@ pub async fn update(
             let (t, event) = store
                 .update_transaction(&principal.org_id, &id, &patch, principal.visible())
                 .await?;
-            Ok((t, vec![event]))
+            Ok((t, event.into_iter().collect()))
         })
         .await?;
     Ok(axum::Json(t))
@@ -223,9 +244,9 @@ pub async fn update(
 #[utoipa::path(
     delete, path = "/v1/transactions/{id}", tag = "finance",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "transaction id")),
+    params(("id" = String, Path, description = "transaction id"), MutationQuery),
     responses(
-        (status = 204, description = "deleted"),
+        (status = 204, description = "deleted (or already deleted by an earlier request with this client_mutation_id)"),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
@@ -234,15 +255,17 @@ pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    Query(q): Query<MutationQuery>,
 ) -> Result<StatusCode, ApiError> {
+    let cmid = q.checked()?;
     let store = state.store().clone();
     let org_id = principal.org_id.clone();
     state
         .commit(&org_id, async move {
             let event = store
-                .delete_transaction(&principal.org_id, &id, principal.visible())
+                .delete_transaction(&principal.org_id, &id, cmid.as_deref(), principal.visible())
                 .await?;
-            Ok(((), vec![event]))
+            Ok(((), event.into_iter().collect()))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
