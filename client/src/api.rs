@@ -113,16 +113,30 @@ impl Api {
         .await
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        empty(self.request(Method::DELETE, &format!("/v1/transactions/{id}"))).await
+    /// `cmid` makes it idempotent: a replay the server already applied is a 204.
+    pub async fn delete(&self, id: &str, cmid: &str) -> Result<(), ApiError> {
+        empty(
+            self.request(Method::DELETE, &format!("/v1/transactions/{id}"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
-    pub async fn approve(&self, id: &str) -> Result<Transaction, ApiError> {
-        json(self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))).await
+    /// `cmid` makes it idempotent: a replay answers what the first did.
+    pub async fn approve(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
+        json(
+            self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
-    pub async fn reject(&self, id: &str) -> Result<Transaction, ApiError> {
-        json(self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))).await
+    pub async fn reject(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
+        json(
+            self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
     pub async fn profit_loss(&self, range: &ReportRange) -> Result<ProfitLoss, ApiError> {

@@ -47,6 +47,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     Invalid,
+    /// Signing out would leave writes unsent (the message says how many).
+    Unsent,
     Internal,
 }
 

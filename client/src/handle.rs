@@ -28,8 +28,8 @@ use crate::{
     store::KvStore,
     telemetry::Telemetry,
     view::{
-        Aggregates, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView,
-        Status, StatusState, Subscribed,
+        Aggregates, Attention, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery,
+        SessionView, Status, StatusState, Subscribed, WriteFix,
     },
 };
 
@@ -159,6 +159,7 @@ impl Core {
         ctx.tracker.spawn(realtime::run(ctx.clone()));
         ctx.tracker.spawn(mutations::run(ctx.clone()));
         ctx.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        mutations::notify(&ctx).await;
         // When the server ends the session (401), sign out here too.
         let weak = Arc::downgrade(&self.shared);
         s.tracker.spawn({
@@ -254,11 +255,52 @@ impl Core {
     }
 
     /// `sign_out`: stops everything of the session and revokes its token.
-    pub async fn sign_out(&self) -> Result<(), CommandError> {
+    /// With writes not yet on the server it refuses (`ErrorKind::Unsent`,
+    /// saying how many) unless `force`: they stay in this identity's cache
+    /// and are sent when it signs in again.
+    pub async fn sign_out(&self, force: bool) -> Result<(), CommandError> {
         if let Some(ctx) = self.current() {
+            let waiting = mutations::summary(&ctx.cache).await?.total();
+            if waiting > 0 && !force {
+                let writes = if waiting == 1 {
+                    "write is"
+                } else {
+                    "writes are"
+                };
+                return Err(CommandError::new(
+                    ErrorKind::Unsent,
+                    format!(
+                        "{waiting} {writes} not on the server yet; they stay on this computer \
+                         and are sent when you sign in as {} again",
+                        ctx.stored.user.email
+                    ),
+                ));
+            }
             self.end(&ctx, true).await;
         }
         Ok(())
+    }
+
+    /// `needs_attention`: every write not yet on the server — unsent,
+    /// refused or in conflict — with the server's reason, oldest first.
+    pub async fn needs_attention(&self) -> Result<Vec<Attention>, CommandError> {
+        let ctx = self.ctx()?;
+        Ok(mutations::attention(&ctx.cache).await?)
+    }
+
+    /// `retry_write`: resends a refused or conflicted write, with the
+    /// user's fix (checked like a new write).
+    pub async fn retry_write(
+        &self,
+        client_mutation_id: &str,
+        fix: WriteFix,
+    ) -> Result<Row, CommandError> {
+        mutations::retry(&*self.ctx()?, client_mutation_id, fix).await
+    }
+
+    /// `discard_write`: drops a refused or conflicted write.
+    pub async fn discard_write(&self, client_mutation_id: &str) -> Result<(), CommandError> {
+        mutations::discard(&*self.ctx()?, client_mutation_id).await
     }
 
     // ---- rows ----------------------------------------------------------
@@ -482,7 +524,7 @@ mod tests {
     #[allow(dead_code)]
     fn every_command_future_is_send(core: Core, range: ReportRange) {
         send(&core.sign_in("", "", ""));
-        send(&core.sign_out());
+        send(&core.sign_out(false));
         send(&core.subscribe());
         send(&core.subscribe_with(|_| {}));
         send(&core.list_rows(RowQuery::default()));

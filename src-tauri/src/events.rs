@@ -1,10 +1,12 @@
 //! The core's low-rate news as Tauri events to every window: `status`,
 //! `aggregates`, `sync_progress`, `session` (the names of
 //! `docs/desktop-api.md`), plus `mutation_failed` for a write the server
-//! refused. Row patches never come this way; they go to each window's own
+//! refused and `attention` when the "Needs attention" counts change. Row patches never come this way; they go to each window's own
 //! `Channel` (see [`crate::commands::rows`]).
 
-use ledgerline_client::{Aggregates, Emitter, MutationFailure, SessionView, Status, SyncProgress};
+use ledgerline_client::{
+    Aggregates, AttentionSummary, Emitter, MutationFailure, SessionView, Status, SyncProgress,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Runtime};
 
@@ -13,6 +15,7 @@ pub const AGGREGATES: &str = "aggregates";
 pub const SYNC_PROGRESS: &str = "sync_progress";
 pub const SESSION: &str = "session";
 pub const MUTATION_FAILED: &str = "mutation_failed";
+pub const ATTENTION: &str = "attention";
 
 /// Emits to every window of the app.
 pub struct WindowEmitter<R: Runtime> {
@@ -50,5 +53,9 @@ impl<R: Runtime> Emitter for WindowEmitter<R> {
 
     fn mutation_failed(&self, failure: MutationFailure) {
         self.emit(MUTATION_FAILED, failure);
+    }
+
+    fn attention(&self, summary: AttentionSummary) {
+        self.emit(ATTENTION, summary);
     }
 }

@@ -150,6 +150,11 @@ export function installDevBackend(): DevBackend {
       void emit("session", session);
       return session;
     },
+    needs_attention: () => [],
+    retry_write: () => {
+      throw { kind: "not_found", message: "nothing to resend" };
+    },
+    discard_write: () => null,
     sign_out: () => {
       session = null;
       channels.clear();

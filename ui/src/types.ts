@@ -172,6 +172,7 @@ export type CommandErrorKind =
   | "not_found"
   | "conflict"
   | "invalid"
+  | "unsent"
   | "internal";
 
 export interface CommandError {
@@ -215,4 +216,35 @@ export type WindowTarget = `property:${string}` | "report:profit-loss" | "approv
 export interface Subscription {
   subscription: number;
   seq: number;
+}
+
+/** A write not yet on the server: the "Needs attention" list (`needs_attention`). */
+export interface Attention {
+  client_mutation_id: string;
+  op: "create" | "update" | "delete" | "approve" | "reject";
+  state: "queued" | "refused" | "conflict";
+  row_id: string;
+  row: Row | null;
+  /** The server's reason (refused, conflict); null while unsent. */
+  reason: string | null;
+  /** The create body or the patch. */
+  body: Record<string, unknown> | null;
+}
+
+/** The `attention` event: how many writes need attention. */
+export interface AttentionSummary {
+  unsent: number;
+  refused: number;
+  conflict: number;
+}
+
+/** A fix to a held write before it is resent (`retry_write`). */
+export interface WriteFix {
+  kind?: Kind;
+  property_id?: string;
+  amount_minor?: number;
+  currency?: string;
+  category?: string;
+  memo?: string;
+  occurred_on?: IsoDate;
 }

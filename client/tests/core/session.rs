@@ -100,7 +100,7 @@ async fn sign_out_revokes_the_token_and_stops_the_session() {
         .as_str()
         .unwrap()
         .to_owned();
-    c.core.sign_out().await.unwrap();
+    c.core.sign_out(false).await.unwrap();
     assert!(c.core.session().is_none());
     assert_eq!(store.get("session").unwrap(), None);
     assert!(c.drain().contains(&CoreEvent::Session(None)));
