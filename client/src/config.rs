@@ -4,13 +4,17 @@
 
 use std::{path::PathBuf, time::Duration};
 
-/// The file name of the cache inside the app's data directory.
-pub const CACHE_FILE: &str = "ledgerline-cache.sqlite";
+/// The one cache file of earlier versions (every identity shared it); a
+/// core adopts it as its identity's cache on first open.
+pub const LEGACY_CACHE_FILE: &str = "ledgerline-cache.sqlite";
+/// The directory (inside the data directory) of the per-identity caches.
+pub const CACHE_DIR: &str = "caches";
 
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
-    /// The SQLite cache (rows, outbox, seq). Created if missing.
-    pub cache_path: PathBuf,
+    /// The app's data directory: one SQLite cache (rows, outbox, seq) per
+    /// identity in its `caches/`, each created when first signed in.
+    pub data_dir: PathBuf,
     /// First reconnect delay; doubles per failure up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
@@ -44,16 +48,21 @@ impl CoreConfig {
     /// The product defaults with the cache in `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> CoreConfig {
         CoreConfig {
-            cache_path: data_dir.into().join(CACHE_FILE),
+            data_dir: data_dir.into(),
             ..CoreConfig::default()
         }
+    }
+
+    /// Where the cache of the identity whose file name is `file` lives.
+    pub fn cache_path(&self, file: &str) -> PathBuf {
+        self.data_dir.join(CACHE_DIR).join(file)
     }
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         CoreConfig {
-            cache_path: PathBuf::from(CACHE_FILE),
+            data_dir: PathBuf::from("."),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(8),
             offline_after_failures: 3,

@@ -25,6 +25,8 @@ pub trait Emitter: Send + Sync + 'static {
     /// The "Needs attention" counts changed (a write queued, sent, refused,
     /// resent or discarded): windows re-read `needs_attention`.
     fn attention(&self, summary: AttentionSummary);
+    /// Something the user should read once (a cache rebuilt, …).
+    fn notice(&self, message: String);
 }
 
 /// Everything an [`Emitter`] is told, as one enum.
@@ -36,6 +38,7 @@ pub enum CoreEvent {
     Session(Option<Box<SessionView>>),
     MutationFailed(Box<MutationFailure>),
     Attention(AttentionSummary),
+    Notice(String),
 }
 
 /// Forwards every event to an unbounded channel.
@@ -68,6 +71,9 @@ impl Emitter for ChannelEmitter {
     fn attention(&self, summary: AttentionSummary) {
         let _ = self.0.send(CoreEvent::Attention(summary));
     }
+    fn notice(&self, message: String) {
+        let _ = self.0.send(CoreEvent::Notice(message));
+    }
 }
 
 /// Drops everything (load tools that only count).
@@ -81,4 +87,5 @@ impl Emitter for NoopEmitter {
     fn session(&self, _: Option<SessionView>) {}
     fn mutation_failed(&self, _: MutationFailure) {}
     fn attention(&self, _: AttentionSummary) {}
+    fn notice(&self, _: String) {}
 }

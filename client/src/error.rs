@@ -109,6 +109,13 @@ impl From<sqlx::Error> for CommandError {
     }
 }
 
+impl From<crate::cache::CacheError> for CommandError {
+    fn from(e: crate::cache::CacheError) -> Self {
+        tracing::error!(error = %e, "cache error");
+        CommandError::internal(format!("the local cache failed: {e}"))
+    }
+}
+
 impl From<crate::store::StoreError> for CommandError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "settings store error");

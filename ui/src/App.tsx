@@ -20,6 +20,9 @@ export function App() {
   const identityRef = useRef<string | null>(null);
   // Sign-out refused while writes are unsent: the core's words, and a choice.
   const [unsent, setUnsent] = useState<string | null>(null);
+  // A message from the core to read once (a cache rebuilt, …).
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(() => ipc.effectListener(ipc.onNotice(setNotice)), []);
   const view = parseView(window.location.search);
 
   useEffect(() => {
@@ -100,6 +103,14 @@ export function App() {
             </button>{" "}
             <button type="button" data-testid="stay-signed-in" onClick={() => setUnsent(null)}>
               Stay signed in
+            </button>
+          </div>
+        )}
+        {notice && (
+          <div className="banner notice" role="status" data-testid="notice">
+            <span>{notice}</span>{" "}
+            <button type="button" onClick={() => setNotice(null)}>
+              Dismiss
             </button>
           </div>
         )}

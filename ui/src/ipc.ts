@@ -98,6 +98,7 @@ export const onStatus = (cb: (s: Status) => void) => on<Status>("status", cb);
 export const onAggregates = (cb: (a: Aggregates) => void) => on<Aggregates>("aggregates", cb);
 export const onSyncProgress = (cb: (p: SyncProgress) => void) => on<SyncProgress>("sync_progress", cb);
 export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView | null>("session", cb);
+export const onNotice = (cb: (message: string) => void) => on<string>("notice", cb);
 export const onAttention = (cb: (a: AttentionSummary) => void) => on<AttentionSummary>("attention", cb);
 
 /** The native window gained (true) or lost (false) focus. */

@@ -6,6 +6,10 @@
 //! published to the subscribers ([`Hub`]) after its commit while the lock is
 //! still held — so batches reach windows in exactly the order they were
 //! applied, each stamped with the `seq` the cache is at after it.
+//!
+//! One file per identity (server + user), each with its lock file
+//! ([`lock`]); opening one that cannot be used moves it aside and rebuilds
+//! it ([`recovery`]); [`CacheError`] says why a cache could not be opened.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -24,6 +28,13 @@ use sqlx::{
     QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+mod error;
+mod lock;
+mod recovery;
+
+pub use error::CacheError;
+pub use recovery::Recovered;
 
 use crate::{
     fanout::{Hub, Subscription},
@@ -77,6 +88,8 @@ pub struct Cache {
     writer: Arc<Mutex<()>>,
     hub: Hub,
     telemetry: Arc<Telemetry>,
+    /// The lock file, held while any clone of the cache lives.
+    lock: Option<Arc<lock::CacheLock>>,
 }
 
 /// An open write transaction holding the writer lock.
@@ -99,11 +112,24 @@ pub struct Applied {
 }
 
 impl Cache {
-    /// Opens (creating if missing) and migrates the cache at `path`.
-    pub async fn open(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, sqlx::Error> {
+    /// Opens (creating if missing) and migrates the cache at `path`, taking
+    /// its lock file first. See [`Cache::open_or_rebuild`] for the core's way.
+    pub async fn open(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, CacheError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let lock = Arc::new(lock::CacheLock::acquire(path)?);
+        let mut cache = Cache::open_unlocked(path, telemetry).await?;
+        cache.lock = Some(lock);
+        Ok(cache)
+    }
+
+    /// Where the lock file is, if this cache holds one.
+    pub fn lock_path(&self) -> Option<&Path> {
+        self.lock.as_deref().map(lock::CacheLock::path)
+    }
+
+    async fn open_unlocked(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, CacheError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -141,6 +167,7 @@ impl Cache {
             writer: Arc::new(Mutex::new(())),
             hub: Hub::default(),
             telemetry,
+            lock: None,
         };
         let seq = cache.seq().await?.unwrap_or(0);
         Telemetry::set(&cache.telemetry.cache_seq, seq);
@@ -486,30 +513,29 @@ impl Cache {
             .collect()
     }
 
-    /// Marks the cache as `identity`'s (server, org, user). Rows, seq and
-    /// outbox of anybody else are wiped first. Returns whether it wiped.
-    pub async fn claim(&self, identity: &str) -> Result<bool, sqlx::Error> {
+    /// Marks the cache as `identity`'s (server, org, user), or refuses
+    /// ([`CacheError::Foreign`]) if it holds somebody else's rows — their
+    /// unsent writes are never wiped, nor sent as this identity.
+    pub async fn claim(&self, identity: &str) -> Result<(), CacheError> {
         let mut w = self.write().await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'identity'")
                 .fetch_optional(&mut *w.tx)
                 .await?;
-        let wipe = current.as_deref().is_some_and(|c| c != identity);
-        if wipe {
-            sqlx::query("DELETE FROM rows").execute(&mut *w.tx).await?;
-            sqlx::query("DELETE FROM outbox")
-                .execute(&mut *w.tx)
-                .await?;
-            sqlx::query("DELETE FROM meta").execute(&mut *w.tx).await?;
+        match current {
+            Some(c) if c != identity => return Err(CacheError::Foreign),
+            Some(_) => {}
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('identity', ?)")
+                    .bind(identity)
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
         }
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('identity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(identity)
-            .execute(&mut *w.tx)
-            .await?;
         let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
         w.tx.commit().await?;
         Telemetry::set(&self.telemetry.cache_seq, seq);
-        Ok(wipe)
+        Ok(())
     }
 
     /// Forgets the seq so the next poll loop starts with a full snapshot.
@@ -1037,17 +1063,126 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn claiming_for_someone_else_wipes_the_cache() {
+    async fn a_cache_is_never_claimed_for_someone_else() {
         let (_dir, cache) = open_temp().await;
-        assert!(!cache.claim("srv|org|alice").await.unwrap());
+        cache.claim("srv|org|alice").await.unwrap();
         cache
             .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
             .await
             .unwrap();
-        assert!(!cache.claim("srv|org|alice").await.unwrap());
-        assert_eq!(cache.all_rows().await.unwrap().len(), 1);
-        assert!(cache.claim("srv|org|bob").await.unwrap());
+        cache.claim("srv|org|alice").await.unwrap();
+        assert!(matches!(
+            cache.claim("srv|org|bob").await,
+            Err(CacheError::Foreign)
+        ));
+        assert_eq!(cache.all_rows().await.unwrap().len(), 1, "nothing wiped");
+    }
+
+    async fn with_one_unsent_create(path: &Path) {
+        let cache = Cache::open(path, Default::default()).await.unwrap();
+        cache.claim("srv|org|alice").await.unwrap();
+        let mut w = cache.write().await.unwrap();
+        let body = serde_json::json!({
+            "kind": "revenue", "property_id": "p1", "amount_minor": 500, "currency": "USD",
+            "category": "rooms", "memo": "kept", "occurred_on": "2026-11-27",
+            "client_mutation_id": "m1"
+        });
+        crate::outbox::push(
+            &mut w.tx,
+            &crate::outbox::Entry {
+                id: 0,
+                client_mutation_id: "m1".into(),
+                op: crate::outbox::Op::Create,
+                target_id: "local-m1".into(),
+                body: Some(body),
+                prior: None,
+                state: crate::outbox::State::Queued,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+        cache.finish(w, vec![]).await.unwrap();
+        cache.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_cache_from_a_newer_app_is_moved_aside_and_its_unsent_writes_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        with_one_unsent_create(&path).await;
+        // A migration this app does not know: a newer app wrote the file.
+        {
+            let cache = Cache::open_unlocked(&path, Default::default())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+                .execute(&cache.writer_pool)
+                .await
+                .unwrap();
+            cache.close().await;
+        }
+        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
+            .await
+            .unwrap();
+        let recovered = recovered.expect("moved aside");
+        assert!(recovered.moved_to.exists());
+        assert_eq!(recovered.salvaged, 1);
+        let queued = crate::outbox::all(cache.pool()).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].client_mutation_id, "m1");
+        let row = cache
+            .get("local-m1")
+            .await
+            .unwrap()
+            .expect("its row is back");
+        assert!(row.pending_sync);
+        assert_eq!(cache.seq().await.unwrap(), None, "to be re-snapshotted");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_rebuilt_without_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        std::fs::write(&path, b"this is not an sqlite file, not even close........").unwrap();
+        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
+            .await
+            .unwrap();
+        let recovered = recovered.expect("moved aside");
+        assert_eq!(recovered.salvaged, 0);
+        assert!(recovered.message().contains("rebuilt"));
         assert!(cache.all_rows().await.unwrap().is_empty());
-        assert_eq!(cache.seq().await.unwrap(), None);
+        // And the rebuilt one opens cleanly next time.
+        drop(cache);
+    }
+
+    #[tokio::test]
+    async fn a_second_opener_of_a_cache_is_refused_while_the_first_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let (first, _) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
+            .await
+            .unwrap();
+        let second = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default()).await;
+        assert!(matches!(second, Err(CacheError::Locked { .. })));
+        first.close().await;
+        drop(first);
+        Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
+            .await
+            .expect("free once the first is gone");
+    }
+
+    #[tokio::test]
+    async fn another_accounts_file_is_moved_aside_and_nothing_of_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        with_one_unsent_create(&path).await;
+        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|bob", Default::default())
+            .await
+            .unwrap();
+        let recovered = recovered.unwrap();
+        assert_eq!(recovered.salvaged, 0);
+        assert!(recovered.moved_to.exists(), "alice's writes are kept aside");
+        assert!(crate::outbox::all(cache.pool()).await.unwrap().is_empty());
     }
 }
