@@ -36,6 +36,9 @@ pub struct CoreConfig {
     pub takeover_jitter: Duration,
     /// Page size of a full snapshot (`GET /v1/transactions`).
     pub snapshot_page: u32,
+    /// How long a cache write waits for a lock held elsewhere before it
+    /// fails (and the poll loop backs off in the cache-error state).
+    pub cache_busy_timeout: Duration,
     /// Timeout of every request other than the long-poll.
     pub request_timeout: Duration,
     /// Stale times honoured by `window_focused`.
@@ -74,6 +77,7 @@ impl Default for CoreConfig {
             takeover: Duration::from_secs(18),
             takeover_jitter: Duration::from_secs(2),
             snapshot_page: 500,
+            cache_busy_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
             lists_stale: Duration::from_secs(5),
             profit_loss_stale_live: Duration::from_secs(25),

@@ -128,10 +128,14 @@ impl Core {
         // This identity's own cache: another identity's unsent writes are
         // in their own file, untouched, sent when that identity is back.
         let path = s.config.cache_path(&stored.cache_file());
-        let (cache, recovered) =
-            Cache::open_or_rebuild(&path, &stored.identity(), s.telemetry.clone())
-                .await
-                .map_err(cache_error)?;
+        let (cache, recovered) = Cache::open_or_rebuild(
+            &path,
+            &stored.identity(),
+            s.telemetry.clone(),
+            s.config.cache_busy_timeout,
+        )
+        .await
+        .map_err(cache_error)?;
         if let Some(r) = &recovered {
             tracing::warn!(moved_to = %r.moved_to.display(), salvaged = r.salvaged, reason = %r.reason, "cache rebuilt");
             s.emitter.notice(r.message());
@@ -442,7 +446,7 @@ impl Core {
             ctx.tracker.spawn(async move {
                 // A snapshot under way will do.
                 if let Ok(_one) = task_ctx.snapshot_lock.try_lock() {
-                    if let Err(e) = realtime::refetch_lists(&task_ctx, None).await {
+                    if let Err(e) = realtime::refetch_lists(&task_ctx).await {
                         tracing::debug!(error = %e, "focus re-fetch failed");
                     }
                 }

@@ -135,6 +135,9 @@ pub enum StatusState {
     Live,
     Reconnecting,
     Offline,
+    /// The server answers but the cache cannot store what it sends (disk
+    /// full, file locked): retried with backoff; not live.
+    CacheError,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +266,12 @@ pub struct Counters {
     pub events_applied: u64,
     pub aggregate_fetches: u64,
     pub outbox_depth: u64,
+    /// Events of a type or shape this client cannot read, left out.
+    #[serde(default)]
+    pub events_skipped: u64,
+    /// Poll answers the cache failed to store.
+    #[serde(default)]
+    pub cache_write_failures: u64,
     pub lag_behind_head: u64,
 }
 

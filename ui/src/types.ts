@@ -80,7 +80,7 @@ export interface SessionView {
   properties: PropertyInfo[];
 }
 
-export type StatusState = "live" | "reconnecting" | "offline";
+export type StatusState = "live" | "reconnecting" | "offline" | "cache_error";
 
 export interface Status {
   state: StatusState;
@@ -149,6 +149,8 @@ export interface Counters {
   events_applied: number;
   aggregate_fetches: number;
   outbox_depth: number;
+  events_skipped: number;
+  cache_write_failures: number;
   lag_behind_head: number;
 }
 

@@ -49,6 +49,8 @@ const CHUNK: usize = 500;
 /// windows re-read their lists on `sync_progress { finished: true }`.
 pub const SNAPSHOT_PATCH_LIMIT: usize = 10_000;
 pub const DEFAULT_PAGE: u32 = 100;
+/// How long a write waits for a lock held elsewhere, unless told otherwise.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_PAGE: u32 = 5_000;
 
 const COLS: &str = "id, kind, property_id, amount_minor, currency, category, memo, occurred_on, \
@@ -98,6 +100,17 @@ pub(crate) struct Write {
     _writer: OwnedMutexGuard<()>,
 }
 
+/// Which head a snapshot of the rows belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotAt {
+    /// The head fetched before the pages of a first or reset snapshot: the
+    /// cache moves to it whatever it held (a reset may move it back).
+    Head(u64),
+    /// The head fetched before the pages of a re-fetch beside the poll
+    /// loop (window focus, offline): dropped if the cache is already past it.
+    NotBefore(u64),
+}
+
 /// What applying a poll response did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -119,7 +132,7 @@ impl Cache {
             std::fs::create_dir_all(dir)?;
         }
         let lock = Arc::new(lock::CacheLock::acquire(path)?);
-        let mut cache = Cache::open_unlocked(path, telemetry).await?;
+        let mut cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
         cache.lock = Some(lock);
         Ok(cache)
     }
@@ -129,13 +142,17 @@ impl Cache {
         self.lock.as_deref().map(lock::CacheLock::path)
     }
 
-    async fn open_unlocked(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, CacheError> {
+    async fn open_unlocked(
+        path: &Path,
+        telemetry: Arc<Telemetry>,
+        busy_timeout: Duration,
+    ) -> Result<Cache, CacheError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-32000")
             // Checkpoints (the only fsyncs under synchronous=NORMAL) run in
@@ -386,14 +403,33 @@ impl Cache {
     }
 
     /// Makes the rows equal to a full snapshot (keeping rows with writes
-    /// still in the outbox), publishes the difference, and — when `seq` is
-    /// given — moves the cache to it. Returns how many rows changed.
+    /// still in the outbox), publishes the difference, and moves the cache
+    /// to the snapshot's head. Returns how many rows changed, or `None` when
+    /// a [`SnapshotAt::NotBefore`] snapshot was older than the cache.
+    ///
+    /// This is what keeps the one ordered writer path: every write of the
+    /// server's rows — poll answers and snapshots alike — goes through the
+    /// one writer lock stamped with the seq it reflects, and a snapshot
+    /// taken before events the poll loop has applied since is dropped here,
+    /// under the lock, rather than undoing them (dropping a row the poll
+    /// just added, or bringing back one it just deleted).
     pub async fn replace_all(
         &self,
         rows: Vec<Transaction>,
-        seq: Option<u64>,
-    ) -> Result<usize, sqlx::Error> {
+        at: SnapshotAt,
+    ) -> Result<Option<usize>, sqlx::Error> {
         let mut w = self.write().await?;
+        let seq = match at {
+            SnapshotAt::Head(seq) => seq,
+            SnapshotAt::NotBefore(head) => {
+                let current = get_seq(&mut w.tx).await?.unwrap_or(0);
+                if current > head {
+                    tracing::debug!(current, head, "snapshot older than the cache; dropped");
+                    return Ok(None);
+                }
+                head
+            }
+        };
         let existing: HashMap<String, (i64, bool)> =
             sqlx::query("SELECT id, version, pending_sync FROM rows")
                 .fetch_all(&mut *w.tx)
@@ -456,15 +492,13 @@ impl Cache {
                 .filter(|r| written.contains(&r.id))
                 .map(|row| Patch::Upsert { row }),
         );
-        if let Some(seq) = seq {
-            set_seq(&mut w.tx, seq).await?;
-        }
+        set_seq(&mut w.tx, seq).await?;
         let changed = patches.len();
         if changed > SNAPSHOT_PATCH_LIMIT {
             patches.clear();
         }
         self.finish(w, patches).await?;
-        Ok(changed)
+        Ok(Some(changed))
     }
 
     /// One page of rows, newest first, with the total count and seq, read
@@ -958,7 +992,7 @@ pub(crate) mod tests {
         let mut moved = txn("a", 2, None);
         moved.property_id = "p2".into();
         cache
-            .replace_all(vec![txn("a", 1, None), moved], Some(1))
+            .replace_all(vec![txn("a", 1, None), moved], SnapshotAt::Head(1))
             .await
             .unwrap();
         let row = cache.get("a").await.unwrap().unwrap();
@@ -1039,9 +1073,10 @@ pub(crate) mod tests {
                     txn("old", 2, None),
                     txn("new", 1, None),
                 ],
-                Some(9),
+                SnapshotAt::Head(9),
             )
             .await
+            .unwrap()
             .unwrap();
         assert_eq!(changed, 3);
         let mut got = ids(&sub.batches.try_recv().unwrap());
@@ -1060,6 +1095,38 @@ pub(crate) mod tests {
             rows,
             vec![("keep".into(), 1), ("new".into(), 1), ("old".into(), 2)]
         );
+    }
+
+    #[tokio::test]
+    async fn a_refetch_older_than_the_polled_events_changes_nothing() {
+        let (_dir, cache) = open_temp().await;
+        cache
+            .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
+            .await
+            .unwrap();
+        // The poll loop applies seq 2 (a new row) while a re-fetch that read
+        // the head at 1 is still paging; its rows lack the new row.
+        cache
+            .apply_events(&[event(2, EventType::Added, txn("b", 1, None))], 2)
+            .await
+            .unwrap();
+        let dropped = cache
+            .replace_all(vec![txn("a", 1, None)], SnapshotAt::NotBefore(1))
+            .await
+            .unwrap();
+        assert_eq!(dropped, None);
+        assert!(
+            cache.get("b").await.unwrap().is_some(),
+            "the polled row stays"
+        );
+        assert_eq!(cache.seq().await.unwrap(), Some(2));
+        // One at the cache's head or later is applied.
+        let applied = cache
+            .replace_all(vec![txn("b", 1, None)], SnapshotAt::NotBefore(2))
+            .await
+            .unwrap();
+        assert_eq!(applied, Some(1));
+        assert!(cache.get("a").await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -1113,7 +1180,7 @@ pub(crate) mod tests {
         with_one_unsent_create(&path).await;
         // A migration this app does not know: a newer app wrote the file.
         {
-            let cache = Cache::open_unlocked(&path, Default::default())
+            let cache = Cache::open_unlocked(&path, Default::default(), BUSY_TIMEOUT)
                 .await
                 .unwrap();
             sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)")
@@ -1122,9 +1189,10 @@ pub(crate) mod tests {
                 .unwrap();
             cache.close().await;
         }
-        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
-            .await
-            .unwrap();
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
         let recovered = recovered.expect("moved aside");
         assert!(recovered.moved_to.exists());
         assert_eq!(recovered.salvaged, 1);
@@ -1145,9 +1213,10 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         std::fs::write(&path, b"this is not an sqlite file, not even close........").unwrap();
-        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
-            .await
-            .unwrap();
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
         let recovered = recovered.expect("moved aside");
         assert_eq!(recovered.salvaged, 0);
         assert!(recovered.message().contains("rebuilt"));
@@ -1160,14 +1229,16 @@ pub(crate) mod tests {
     async fn a_second_opener_of_a_cache_is_refused_while_the_first_holds_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
-        let (first, _) = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
-            .await
-            .unwrap();
-        let second = Cache::open_or_rebuild(&path, "srv|org|alice", Default::default()).await;
+        let (first, _) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+        let second =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT).await;
         assert!(matches!(second, Err(CacheError::Locked { .. })));
         first.close().await;
         drop(first);
-        Cache::open_or_rebuild(&path, "srv|org|alice", Default::default())
+        Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
             .await
             .expect("free once the first is gone");
     }
@@ -1177,9 +1248,10 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         with_one_unsent_create(&path).await;
-        let (cache, recovered) = Cache::open_or_rebuild(&path, "srv|org|bob", Default::default())
-            .await
-            .unwrap();
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|bob", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
         let recovered = recovered.unwrap();
         assert_eq!(recovered.salvaged, 0);
         assert!(recovered.moved_to.exists(), "alice's writes are kept aside");

@@ -62,12 +62,13 @@ impl Cache {
         path: &Path,
         identity: &str,
         telemetry: Arc<Telemetry>,
+        busy_timeout: std::time::Duration,
     ) -> Result<(Cache, Option<Recovered>), CacheError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let lock = Arc::new(CacheLock::acquire(path)?);
-        let failure = match Cache::open_unlocked(path, telemetry.clone()).await {
+        let failure = match Cache::open_unlocked(path, telemetry.clone(), busy_timeout).await {
             Ok(mut cache) => match cache.claim(identity).await {
                 Ok(()) => {
                     cache.lock = Some(lock);
@@ -86,7 +87,7 @@ impl Cache {
             _ => salvage(path).await,
         };
         let moved_to = move_aside(path)?;
-        let mut cache = Cache::open_unlocked(path, telemetry).await?;
+        let mut cache = Cache::open_unlocked(path, telemetry, busy_timeout).await?;
         cache.claim(identity).await?;
         let count = restore(&cache, &salvaged).await?;
         cache.lock = Some(lock);
