@@ -74,7 +74,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = CoreConfig::new(dir.path());
-    let cache = Cache::open(&config.cache_path, Arc::new(Telemetry::default())).await?;
+    let cache = Cache::open(
+        &config.cache_path("bench.sqlite"),
+        Arc::new(Telemetry::default()),
+    )
+    .await?;
     // As in the core: WAL checkpoints run beside the apply path.
     let stop = tokio_util::sync::CancellationToken::new();
     let checkpointer = cache.spawn_checkpointer(Duration::from_secs(1), stop.clone());

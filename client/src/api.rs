@@ -5,13 +5,32 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use ledgerline_wire::{
-    Cursor, DailyApproval, ErrorBody, LoginRequest, LoginResponse, NewTransaction, PollResponse,
-    ProfitLoss, TodayPending, Transaction, TransactionPage, TransactionPatch,
+    Cursor, DailyApproval, ErrorBody, Event, LoginRequest, LoginResponse, NewTransaction,
+    PollResponse, ProfitLoss, TodayPending, Transaction, TransactionPage, TransactionPatch,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, view::ReportRange};
+
+/// [`PollResponse`] with each event still unread, so one this client does
+/// not understand costs only itself.
+#[derive(serde::Deserialize)]
+struct RawPoll {
+    events: Vec<serde_json::Value>,
+    cursor: String,
+    #[serde(default)]
+    reset: bool,
+    #[serde(default)]
+    retry_after_ms: Option<u64>,
+}
+
+/// One long-poll's answer, and how many of its events were skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    pub response: PollResponse,
+    pub skipped: u64,
+}
 
 /// A client of one server, with or without a bearer token. Cheap to clone
 /// (reqwest's client is an `Arc` inside).
@@ -68,12 +87,15 @@ impl Api {
     }
 
     /// One long-poll. `cursor: None` asks for the head, answered at once.
+    /// Events this client cannot read (a type or a shape added to the wire
+    /// contract after it was built) are left out and counted in
+    /// [`Polled::skipped`]; the cursor still moves past them.
     pub async fn poll(
         &self,
         cursor: Option<&Cursor>,
         wait: Duration,
         grace: Duration,
-    ) -> Result<PollResponse, ApiError> {
+    ) -> Result<Polled, ApiError> {
         let mut query = vec![("timeout_ms", wait.as_millis().to_string())];
         if let Some(c) = cursor {
             query.push(("cursor", c.to_string()));
@@ -82,7 +104,34 @@ impl Api {
             .request(Method::GET, "/v1/realtime/poll")
             .query(&query)
             .timeout(wait + grace);
-        json(rb).await
+        let raw: RawPoll = json(rb).await?;
+        let mut skipped = 0;
+        let events = raw
+            .events
+            .into_iter()
+            .filter_map(|e| match serde_json::from_value::<Event>(e.clone()) {
+                Ok(event) => Some(event),
+                Err(err) => {
+                    skipped += 1;
+                    tracing::warn!(
+                        error = %err,
+                        kind = e.get("type").and_then(|t| t.as_str()).unwrap_or("?"),
+                        seq = e.get("seq").and_then(|s| s.as_u64()).unwrap_or(0),
+                        "skipping an event this client cannot read"
+                    );
+                    None
+                }
+            })
+            .collect();
+        Ok(Polled {
+            response: PollResponse {
+                events,
+                cursor: raw.cursor,
+                reset: raw.reset,
+                retry_after_ms: raw.retry_after_ms,
+            },
+            skipped,
+        })
     }
 
     pub async fn list_transactions(
@@ -113,16 +162,30 @@ impl Api {
         .await
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
-        empty(self.request(Method::DELETE, &format!("/v1/transactions/{id}"))).await
+    /// `cmid` makes it idempotent: a replay the server already applied is a 204.
+    pub async fn delete(&self, id: &str, cmid: &str) -> Result<(), ApiError> {
+        empty(
+            self.request(Method::DELETE, &format!("/v1/transactions/{id}"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
-    pub async fn approve(&self, id: &str) -> Result<Transaction, ApiError> {
-        json(self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))).await
+    /// `cmid` makes it idempotent: a replay answers what the first did.
+    pub async fn approve(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
+        json(
+            self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
-    pub async fn reject(&self, id: &str) -> Result<Transaction, ApiError> {
-        json(self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))).await
+    pub async fn reject(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
+        json(
+            self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))
+                .query(&[("client_mutation_id", cmid)]),
+        )
+        .await
     }
 
     pub async fn profit_loss(&self, range: &ReportRange) -> Result<ProfitLoss, ApiError> {
@@ -203,4 +266,73 @@ async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T, ApiError> {
 
 async fn empty(rb: RequestBuilder) -> Result<(), ApiError> {
     send(rb).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every request with `body` (200, JSON).
+    async fn canned(body: serde_json::Value) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let body = body.to_string();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn event(seq: u64, kind: &str) -> serde_json::Value {
+        serde_json::json!({
+            "seq": seq, "type": kind, "property_id": "p1",
+            "row": {"id": "t1"}, "client_mutation_id": null,
+            "affected_report_dates": ["2026-11-27"], "at": "2026-11-27T10:00:00Z"
+        })
+    }
+
+    #[tokio::test]
+    async fn events_of_unknown_types_or_shapes_are_skipped_and_counted_not_fatal() {
+        let mut with_more_fields = event(3, "transaction.deleted");
+        with_more_fields["added_later"] = serde_json::json!({"any": "thing"});
+        let url = canned(serde_json::json!({
+            "events": [
+                event(1, "transaction.deleted"),
+                event(2, "transaction.archived"),
+                {"seq": 4, "type": "transaction.updated", "row": 17},
+                with_more_fields,
+            ],
+            "cursor": "ep1.4",
+            "reset": false,
+            "a_field_from_the_future": true,
+        }))
+        .await;
+        let api = Api::new(reqwest::Client::new(), &url, Duration::from_secs(5));
+        let polled = api
+            .poll(None, Duration::from_secs(1), Duration::from_secs(1))
+            .await
+            .expect("the answer is usable");
+        let seqs: Vec<u64> = polled.response.events.iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            [1, 3],
+            "unknown fields are ignored; unreadable events left out"
+        );
+        assert_eq!(polled.skipped, 2);
+        assert_eq!(
+            polled.response.cursor, "ep1.4",
+            "the cursor still moves past them"
+        );
+    }
 }

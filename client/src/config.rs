@@ -4,13 +4,17 @@
 
 use std::{path::PathBuf, time::Duration};
 
-/// The file name of the cache inside the app's data directory.
-pub const CACHE_FILE: &str = "ledgerline-cache.sqlite";
+/// The one cache file of earlier versions (every identity shared it); a
+/// core adopts it as its identity's cache on first open.
+pub const LEGACY_CACHE_FILE: &str = "ledgerline-cache.sqlite";
+/// The directory (inside the data directory) of the per-identity caches.
+pub const CACHE_DIR: &str = "caches";
 
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
-    /// The SQLite cache (rows, outbox, seq). Created if missing.
-    pub cache_path: PathBuf,
+    /// The app's data directory: one SQLite cache (rows, outbox, seq) per
+    /// identity in its `caches/`, each created when first signed in.
+    pub data_dir: PathBuf,
     /// First reconnect delay; doubles per failure up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
@@ -32,6 +36,9 @@ pub struct CoreConfig {
     pub takeover_jitter: Duration,
     /// Page size of a full snapshot (`GET /v1/transactions`).
     pub snapshot_page: u32,
+    /// How long a cache write waits for a lock held elsewhere before it
+    /// fails (and the poll loop backs off in the cache-error state).
+    pub cache_busy_timeout: Duration,
     /// Timeout of every request other than the long-poll.
     pub request_timeout: Duration,
     /// Stale times honoured by `window_focused`.
@@ -44,16 +51,21 @@ impl CoreConfig {
     /// The product defaults with the cache in `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> CoreConfig {
         CoreConfig {
-            cache_path: data_dir.into().join(CACHE_FILE),
+            data_dir: data_dir.into(),
             ..CoreConfig::default()
         }
+    }
+
+    /// Where the cache of the identity whose file name is `file` lives.
+    pub fn cache_path(&self, file: &str) -> PathBuf {
+        self.data_dir.join(CACHE_DIR).join(file)
     }
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         CoreConfig {
-            cache_path: PathBuf::from(CACHE_FILE),
+            data_dir: PathBuf::from("."),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(8),
             offline_after_failures: 3,
@@ -65,6 +77,7 @@ impl Default for CoreConfig {
             takeover: Duration::from_secs(18),
             takeover_jitter: Duration::from_secs(2),
             snapshot_page: 500,
+            cache_busy_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
             lists_stale: Duration::from_secs(5),
             profit_loss_stale_live: Duration::from_secs(25),

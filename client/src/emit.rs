@@ -5,7 +5,9 @@
 
 use tokio::sync::mpsc;
 
-use crate::view::{Aggregates, MutationFailure, SessionView, Status, SyncProgress};
+use crate::view::{
+    Aggregates, AttentionSummary, MutationFailure, SessionView, Status, SyncProgress,
+};
 
 /// The sink of the core's events. Calls are made from the core's tasks and
 /// must not block.
@@ -20,6 +22,11 @@ pub trait Emitter: Send + Sync + 'static {
     fn session(&self, session: Option<SessionView>);
     /// A queued write was refused and its row rolled back.
     fn mutation_failed(&self, failure: MutationFailure);
+    /// The "Needs attention" counts changed (a write queued, sent, refused,
+    /// resent or discarded): windows re-read `needs_attention`.
+    fn attention(&self, summary: AttentionSummary);
+    /// Something the user should read once (a cache rebuilt, …).
+    fn notice(&self, message: String);
 }
 
 /// Everything an [`Emitter`] is told, as one enum.
@@ -30,6 +37,8 @@ pub enum CoreEvent {
     SyncProgress(SyncProgress),
     Session(Option<Box<SessionView>>),
     MutationFailed(Box<MutationFailure>),
+    Attention(AttentionSummary),
+    Notice(String),
 }
 
 /// Forwards every event to an unbounded channel.
@@ -59,6 +68,12 @@ impl Emitter for ChannelEmitter {
     fn mutation_failed(&self, failure: MutationFailure) {
         let _ = self.0.send(CoreEvent::MutationFailed(Box::new(failure)));
     }
+    fn attention(&self, summary: AttentionSummary) {
+        let _ = self.0.send(CoreEvent::Attention(summary));
+    }
+    fn notice(&self, message: String) {
+        let _ = self.0.send(CoreEvent::Notice(message));
+    }
 }
 
 /// Drops everything (load tools that only count).
@@ -71,4 +86,6 @@ impl Emitter for NoopEmitter {
     fn sync_progress(&self, _: SyncProgress) {}
     fn session(&self, _: Option<SessionView>) {}
     fn mutation_failed(&self, _: MutationFailure) {}
+    fn attention(&self, _: AttentionSummary) {}
+    fn notice(&self, _: String) {}
 }

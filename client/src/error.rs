@@ -47,6 +47,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     Invalid,
+    /// Signing out would leave writes unsent (the message says how many).
+    Unsent,
     Internal,
 }
 
@@ -104,6 +106,13 @@ impl From<sqlx::Error> for CommandError {
         // The cache is ours; its text is no use to a person, but is logged.
         tracing::error!(error = %e, "cache error");
         CommandError::internal("the local cache failed; see the log")
+    }
+}
+
+impl From<crate::cache::CacheError> for CommandError {
+    fn from(e: crate::cache::CacheError) -> Self {
+        tracing::error!(error = %e, "cache error");
+        CommandError::internal(format!("the local cache failed: {e}"))
     }
 }
 

@@ -17,7 +17,7 @@ use tokio_util::{
 use crate::{
     aggregates::{self, Msg, Reports},
     api::Api,
-    cache::Cache,
+    cache::{Cache, CacheError},
     config::CoreConfig,
     emit::Emitter,
     error::{ApiError, CommandError, ErrorKind},
@@ -28,8 +28,8 @@ use crate::{
     store::KvStore,
     telemetry::Telemetry,
     view::{
-        Aggregates, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView,
-        Status, StatusState, Subscribed,
+        Aggregates, Attention, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery,
+        SessionView, Status, StatusState, Subscribed, WriteFix,
     },
 };
 
@@ -47,7 +47,6 @@ struct Shared {
     store: Arc<dyn KvStore>,
     emitter: Arc<dyn Emitter>,
     http: reqwest::Client,
-    cache: Cache,
     flags: Flags,
     telemetry: Arc<Telemetry>,
     status: Arc<StatusCell>,
@@ -60,23 +59,22 @@ struct Shared {
 }
 
 impl Core {
-    /// Opens the cache, loads the flags (store, then environment), and
-    /// resumes the stored session if there is one — no network needed, so
-    /// windows can list cached rows at once.
+    /// Loads the flags (store, then environment) and resumes the stored
+    /// session if there is one, opening its identity's cache — no network
+    /// needed, so windows can list cached rows at once.
     pub async fn open(
         config: CoreConfig,
         store: Arc<dyn KvStore>,
         emitter: Arc<dyn Emitter>,
     ) -> Result<Core, CommandError> {
         let telemetry = Arc::new(Telemetry::default());
-        let cache = Cache::open(&config.cache_path, telemetry.clone()).await?;
+        adopt_legacy_cache(&config).await;
         let flags = Flags::load(store.clone(), |name| std::env::var(name).ok())?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.request_timeout)
             .build()
             .map_err(|e| CommandError::internal(format!("http client: {e}")))?;
         let root = CancellationToken::new();
-        Telemetry::set(&telemetry.outbox_depth, outbox::depth(cache.pool()).await?);
         let core = Core {
             shared: Arc::new(Shared {
                 status: Arc::new(StatusCell::new(emitter.clone())),
@@ -84,7 +82,6 @@ impl Core {
                 store,
                 emitter,
                 http,
-                cache,
                 flags,
                 telemetry,
                 reports: Arc::new(Reports::default()),
@@ -94,16 +91,16 @@ impl Core {
                 tracker: TaskTracker::new(),
             }),
         };
-        let checkpointer = core
-            .shared
-            .cache
-            .spawn_checkpointer(CHECKPOINT_EVERY, core.shared.root.clone());
-        core.shared.tracker.spawn(async move {
-            let _ = checkpointer.await;
-        });
         if let Some(value) = core.shared.store.get(SESSION_KEY)? {
             match serde_json::from_value::<StoredSession>(value) {
-                Ok(stored) if stored.expires_at > Utc::now() => core.start(stored).await?,
+                Ok(stored) if stored.expires_at > Utc::now() => {
+                    // A cache held by another process: start signed out and
+                    // say why (the session stays stored for that process).
+                    if let Err(e) = core.start(stored).await {
+                        tracing::warn!(error = %e, "the stored session could not be resumed");
+                        core.shared.emitter.notice(e.message);
+                    }
+                }
                 Ok(_) => core.shared.store.delete(SESSION_KEY)?,
                 Err(e) => {
                     tracing::warn!(error = %e, "stored session unreadable; signed out");
@@ -128,10 +125,24 @@ impl Core {
 
     async fn start(&self, stored: StoredSession) -> Result<(), CommandError> {
         let s = &self.shared;
-        s.cache.claim(&stored.identity()).await?;
+        // This identity's own cache: another identity's unsent writes are
+        // in their own file, untouched, sent when that identity is back.
+        let path = s.config.cache_path(&stored.cache_file());
+        let (cache, recovered) = Cache::open_or_rebuild(
+            &path,
+            &stored.identity(),
+            s.telemetry.clone(),
+            s.config.cache_busy_timeout,
+        )
+        .await
+        .map_err(cache_error)?;
+        if let Some(r) = &recovered {
+            tracing::warn!(moved_to = %r.moved_to.display(), salvaged = r.salvaged, reason = %r.reason, "cache rebuilt");
+            s.emitter.notice(r.message());
+        }
         Telemetry::set(
             &s.telemetry.outbox_depth,
-            outbox::depth(s.cache.pool()).await?,
+            outbox::depth(cache.pool()).await?,
         );
         let api = Api::new(s.http.clone(), &stored.server_url, s.config.request_timeout)
             .with_token(&stored.token);
@@ -139,7 +150,7 @@ impl Core {
         let ctx = Arc::new(SessionCtx {
             stored,
             api,
-            cache: s.cache.clone(),
+            cache: cache.clone(),
             emitter: s.emitter.clone(),
             telemetry: s.telemetry.clone(),
             flags: s.flags.clone(),
@@ -159,6 +170,11 @@ impl Core {
         ctx.tracker.spawn(realtime::run(ctx.clone()));
         ctx.tracker.spawn(mutations::run(ctx.clone()));
         ctx.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.cancel.clone());
+        ctx.tracker.spawn(async move {
+            let _ = checkpointer.await;
+        });
+        mutations::notify(&ctx).await;
         // When the server ends the session (401), sign out here too.
         let weak = Arc::downgrade(&self.shared);
         s.tracker.spawn({
@@ -192,19 +208,22 @@ impl Core {
             }
             *slot = None;
         }
+        // Forgotten as soon as it is no longer current: a restart from here
+        // on does not resume it.
+        if let Err(e) = self.shared.store.delete(SESSION_KEY) {
+            tracing::error!(error = %e, "could not forget the stored session");
+        }
+        self.shared.emitter.session(None);
         ctx.cancel.cancel();
         ctx.tracker.close();
         ctx.tracker.wait().await;
+        ctx.cache.close().await;
         if revoke {
             match ctx.api.logout().await {
                 Ok(()) | Err(ApiError::Unauthorized) => {}
                 Err(e) => tracing::warn!(error = %e, "logout not confirmed by the server"),
             }
         }
-        if let Err(e) = self.shared.store.delete(SESSION_KEY) {
-            tracing::error!(error = %e, "could not forget the stored session");
-        }
-        self.shared.emitter.session(None);
     }
 
     // ---- session -------------------------------------------------------
@@ -214,8 +233,9 @@ impl Core {
         self.current().map(|c| c.view())
     }
 
-    /// `sign_in`: logs in, persists the session, starts its long-poll. A
-    /// different user's cached rows and queued writes are wiped first.
+    /// `sign_in`: logs in, persists the session, starts its long-poll on
+    /// the identity's own cache. The previous session ends (its token is
+    /// revoked); its unsent writes stay in its cache for its next sign-in.
     pub async fn sign_in(
         &self,
         server_url: &str,
@@ -246,19 +266,71 @@ impl Core {
         let stored = StoredSession::from_login(url, login);
         let json =
             serde_json::to_value(&stored).map_err(|e| CommandError::internal(e.to_string()))?;
-        self.shared.store.set(SESSION_KEY, json)?;
         let view = stored.view();
-        self.start(stored).await?;
+        let token = Api::new(
+            self.shared.http.clone(),
+            url,
+            self.shared.config.request_timeout,
+        )
+        .with_token(&stored.token);
+        if let Err(e) = self.start(stored).await {
+            // Not started (its cache is held by another process, …): the
+            // new token is of no use.
+            let _ = token.logout().await;
+            return Err(e);
+        }
+        self.shared.store.set(SESSION_KEY, json)?;
         self.shared.emitter.session(Some(view.clone()));
         Ok(view)
     }
 
     /// `sign_out`: stops everything of the session and revokes its token.
-    pub async fn sign_out(&self) -> Result<(), CommandError> {
+    /// With writes not yet on the server it refuses (`ErrorKind::Unsent`,
+    /// saying how many) unless `force`: they stay in this identity's cache
+    /// and are sent when it signs in again.
+    pub async fn sign_out(&self, force: bool) -> Result<(), CommandError> {
         if let Some(ctx) = self.current() {
+            let waiting = mutations::summary(&ctx.cache).await?.total();
+            if waiting > 0 && !force {
+                let writes = if waiting == 1 {
+                    "write is"
+                } else {
+                    "writes are"
+                };
+                return Err(CommandError::new(
+                    ErrorKind::Unsent,
+                    format!(
+                        "{waiting} {writes} not on the server yet; they stay on this computer \
+                         and are sent when you sign in as {} again",
+                        ctx.stored.user.email
+                    ),
+                ));
+            }
             self.end(&ctx, true).await;
         }
         Ok(())
+    }
+
+    /// `needs_attention`: every write not yet on the server — unsent,
+    /// refused or in conflict — with the server's reason, oldest first.
+    pub async fn needs_attention(&self) -> Result<Vec<Attention>, CommandError> {
+        let ctx = self.ctx()?;
+        Ok(mutations::attention(&ctx.cache).await?)
+    }
+
+    /// `retry_write`: resends a refused or conflicted write, with the
+    /// user's fix (checked like a new write).
+    pub async fn retry_write(
+        &self,
+        client_mutation_id: &str,
+        fix: WriteFix,
+    ) -> Result<Row, CommandError> {
+        mutations::retry(&*self.ctx()?, client_mutation_id, fix).await
+    }
+
+    /// `discard_write`: drops a refused or conflicted write.
+    pub async fn discard_write(&self, client_mutation_id: &str) -> Result<(), CommandError> {
+        mutations::discard(&*self.ctx()?, client_mutation_id).await
     }
 
     // ---- rows ----------------------------------------------------------
@@ -266,7 +338,7 @@ impl Core {
     /// `subscribe` (channel form): every later [`PatchBatch`] arrives on
     /// `batches`; drop the subscription to end it.
     pub async fn subscribe(&self) -> Result<Subscription, CommandError> {
-        Ok(self.shared.cache.subscribe().await?)
+        Ok(self.ctx()?.cache.subscribe().await?)
     }
 
     /// `subscribe` (callback form, for `tauri::ipc::Channel::send`): kept
@@ -275,23 +347,25 @@ impl Core {
         &self,
         on_batch: impl Fn(PatchBatch) + Send + Sync + 'static,
     ) -> Result<Subscribed, CommandError> {
-        Ok(self.shared.cache.subscribe_with(Arc::new(on_batch)).await?)
+        Ok(self.ctx()?.cache.subscribe_with(Arc::new(on_batch)).await?)
     }
 
     /// `unsubscribe`.
     pub fn unsubscribe(&self, subscription: u64) {
-        self.shared.cache.hub().remove(subscription);
+        if let Some(ctx) = self.current() {
+            ctx.cache.hub().remove(subscription);
+        }
     }
 
     /// `list_rows`: from the cache, so it works at once and offline.
     pub async fn list_rows(&self, query: RowQuery) -> Result<RowPage, CommandError> {
-        self.ctx()?;
+        let ctx = self.ctx()?;
         if let (Some(from), Some(to)) = (query.from, query.to) {
             if from > to {
                 return Err(CommandError::invalid("from", "from is after to"));
             }
         }
-        Ok(self.shared.cache.list(&query).await?)
+        Ok(ctx.cache.list(&query).await?)
     }
 
     /// `create_transaction`: the pending row, shown everywhere at once.
@@ -372,7 +446,7 @@ impl Core {
             ctx.tracker.spawn(async move {
                 // A snapshot under way will do.
                 if let Ok(_one) = task_ctx.snapshot_lock.try_lock() {
-                    if let Err(e) = realtime::refetch_lists(&task_ctx, None).await {
+                    if let Err(e) = realtime::refetch_lists(&task_ctx).await {
                         tracing::debug!(error = %e, "focus re-fetch failed");
                     }
                 }
@@ -432,8 +506,9 @@ impl Core {
         &self.shared.telemetry
     }
 
-    pub fn cache(&self) -> &Cache {
-        &self.shared.cache
+    /// The signed-in identity's cache (panics when signed out: for tests and tools).
+    pub fn cache(&self) -> Cache {
+        self.current().expect("signed in").cache.clone()
     }
 
     pub fn reports(&self) -> &Reports {
@@ -442,7 +517,7 @@ impl Core {
 
     /// The writes still queued, oldest first.
     pub async fn outbox(&self) -> Result<Vec<outbox::Entry>, CommandError> {
-        Ok(outbox::all(self.shared.cache.pool()).await?)
+        Ok(outbox::all(self.ctx()?.cache.pool()).await?)
     }
 
     /// Stops every task and closes the cache; the core is unusable after.
@@ -458,10 +533,77 @@ impl Core {
         if let Some(ctx) = ctx {
             ctx.tracker.close();
             ctx.tracker.wait().await;
+            ctx.cache.close().await;
         }
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
-        self.shared.cache.close().await;
+    }
+}
+
+fn cache_error(e: CacheError) -> CommandError {
+    match e {
+        CacheError::Locked { .. } => CommandError::new(
+            ErrorKind::Internal,
+            format!("{e}; close it (or sign out there) and try again"),
+        ),
+        other => {
+            tracing::error!(error = %other, "cache could not be opened");
+            CommandError::internal(format!("the local cache could not be opened: {other}"))
+        }
+    }
+}
+
+/// The one cache file of earlier versions becomes its identity's cache
+/// (moved into `caches/`), so its unsent writes are sent at next sign-in.
+async fn adopt_legacy_cache(config: &CoreConfig) {
+    let legacy = config.data_dir.join(crate::config::LEGACY_CACHE_FILE);
+    if !legacy.exists() {
+        return;
+    }
+    let identity: Option<String> = match Cache::open(&legacy, Default::default()).await {
+        Ok(cache) => {
+            let found = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'identity'")
+                .fetch_optional(cache.pool())
+                .await
+                .ok()
+                .flatten();
+            cache.close().await;
+            found
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the old cache file could not be read; left where it is");
+            return;
+        }
+    };
+    // "server|org|user"
+    let Some((server, user)) = identity.as_deref().and_then(|i| {
+        let (rest, user) = i.rsplit_once('|')?;
+        let (server, _org) = rest.rsplit_once('|')?;
+        Some((server.to_owned(), user.to_owned()))
+    }) else {
+        return;
+    };
+    let target = config.cache_path(&crate::session::cache_file(&server, &user));
+    if target.exists() {
+        return;
+    }
+    let moved = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(target.parent().unwrap_or(&config.data_dir))?;
+        std::fs::rename(&legacy, &target)?;
+        for side in ["-wal", "-shm"] {
+            let mut from = legacy.as_os_str().to_owned();
+            from.push(side);
+            let mut to = target.as_os_str().to_owned();
+            to.push(side);
+            if std::path::Path::new(&from).exists() {
+                std::fs::rename(&from, &to)?;
+            }
+        }
+        Ok(())
+    })();
+    match moved {
+        Ok(()) => tracing::info!(to = %target.display(), "adopted the old cache file"),
+        Err(e) => tracing::warn!(error = %e, "could not move the old cache file"),
     }
 }
 
@@ -482,7 +624,7 @@ mod tests {
     #[allow(dead_code)]
     fn every_command_future_is_send(core: Core, range: ReportRange) {
         send(&core.sign_in("", "", ""));
-        send(&core.sign_out());
+        send(&core.sign_out(false));
         send(&core.subscribe());
         send(&core.subscribe_with(|_| {}));
         send(&core.list_rows(RowQuery::default()));

@@ -59,6 +59,7 @@ pub use fanout::Subscription;
 pub use handle::Core;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
-    Aggregates, Counters, Diagnostics, FlagValues, MutationFailure, Patch, PatchBatch, ReportRange,
-    Row, RowPage, RowQuery, SessionView, Status, StatusState, Subscribed, SyncProgress,
+    Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,
+    Patch, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView, Status, StatusState,
+    Subscribed, SyncProgress, WriteFix,
 };

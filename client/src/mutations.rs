@@ -1,22 +1,28 @@
 //! Optimistic writes and their replay. Each write changes its row in the
 //! cache at once (`pending_sync: true`), queues itself in the
 //! [`outbox`](crate::outbox) in the same transaction, and is published to
-//! every window; the sender loop then replays the outbox in order.
+//! every window; the sender loop then replays the outbox in order. A write
+//! is first checked against the server's own rules (`ledgerline_wire::rules`,
+//! the same words), so what the server would refuse is never queued.
 //!
-//! The server calls are idempotent: a create carries its
-//! `client_mutation_id` (sent twice, the server returns the same row), a
-//! delete that finds nothing is done, and the confirmed row replaces the
-//! optimistic one in one batch whichever arrives first — the server's answer
-//! or the event (see [`crate::cache::Cache::apply_events`]). A refused write
-//! (4xx) is rolled back with its reason in `sync_error` and reported through
-//! [`Emitter::mutation_failed`](crate::emit::Emitter::mutation_failed); a
+//! The server calls are idempotent: every write carries its
+//! `client_mutation_id` (sent twice, the server answers with the first
+//! result — the same row, never a false 409), and the confirmed row replaces
+//! the optimistic one in one batch whichever arrives first — the server's
+//! answer or the event (see [`crate::cache::Cache::apply_events`]). A
+//! refused write (4xx) or one in conflict (409) is held in the outbox with
+//! the server's reason — the "Needs attention" list ([`attention`]) — until
+//! the user resends ([`retry`]) or discards it ([`discard`]); it is also
+//! reported through
+//! [`Emitter::mutation_failed`](crate::emit::Emitter::mutation_failed). A
 //! network failure leaves it queued.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use ledgerline_wire::{
-    money::validate_amount, NewTransaction, Transaction, TransactionPatch, TransactionStatus,
+    rules::{self, FieldError},
+    NewTransaction, Transaction, TransactionPatch, TransactionStatus,
 };
 use serde_json::Value;
 use tokio::time::sleep;
@@ -26,10 +32,10 @@ use crate::{
     backoff::{Backoff, Retry},
     cache::{delete_rows, get_row, put_row, Cache},
     error::{ApiError, CommandError, ErrorKind},
-    outbox::{self, Entry, Op},
+    outbox::{self, Entry, Op, State},
     session::SessionCtx,
     telemetry::Telemetry,
-    view::{MutationFailure, Patch, Row, StatusState},
+    view::{Attention, AttentionSummary, MutationFailure, Patch, Row, StatusState, WriteFix},
 };
 
 fn not_found() -> CommandError {
@@ -47,10 +53,44 @@ fn check_property(ctx: &SessionCtx, property_id: &str) -> Result<(), CommandErro
     }
 }
 
-fn check_amount(amount: i64) -> Result<(), CommandError> {
-    validate_amount(amount)
-        .map(drop)
-        .map_err(|e| CommandError::invalid("amount_minor", e.to_string()))
+/// A rule of `ledgerline_wire::rules` broken: the server's own words.
+fn invalid(e: FieldError) -> CommandError {
+    CommandError::invalid(e.field, e.message)
+}
+
+/// The server's patch rules, for a patch whose `version` may still be 0
+/// (made on a row whose create is not confirmed yet; set when it is).
+fn check_patch(patch: &TransactionPatch) -> Result<(), CommandError> {
+    rules::validate_patch(&TransactionPatch {
+        version: patch.version.max(1),
+        ..patch.clone()
+    })
+    .map_err(invalid)
+}
+
+/// `patch` applied to `row` (the optimistic overlay).
+fn apply_patch(row: &mut Row, patch: &TransactionPatch) {
+    if let Some(p) = &patch.property_id {
+        row.property_id = p.clone();
+    }
+    if let Some(a) = patch.amount_minor {
+        row.amount_minor = a;
+    }
+    if let Some(k) = patch.kind {
+        row.kind = k;
+    }
+    if let Some(c) = patch.currency {
+        row.currency = c;
+    }
+    if let Some(c) = &patch.category {
+        row.category = c.clone();
+    }
+    if let Some(m) = &patch.memo {
+        row.memo = m.clone();
+    }
+    if let Some(d) = patch.occurred_on {
+        row.occurred_on = d;
+    }
 }
 
 async fn queue(
@@ -73,7 +113,25 @@ async fn queue(
     ctx.cache.finish(w, patches).await?;
     Telemetry::add(&ctx.telemetry.outbox_depth, 1);
     ctx.outbox_kick.notify_one();
+    notify(ctx).await;
     Ok(())
+}
+
+/// Tells every window how many writes need attention.
+pub(crate) async fn notify(ctx: &SessionCtx) {
+    match summary(&ctx.cache).await {
+        Ok(s) => ctx.emitter.attention(s),
+        Err(e) => tracing::warn!(error = %e, "outbox unreadable"),
+    }
+}
+
+pub(crate) async fn summary(cache: &Cache) -> Result<AttentionSummary, sqlx::Error> {
+    let (unsent, refused, conflict) = outbox::tally(cache.pool()).await?;
+    Ok(AttentionSummary {
+        unsent,
+        refused,
+        conflict,
+    })
 }
 
 fn entry(cmid: String, op: Op, target: &str, body: Option<Value>, prior: Option<Row>) -> Entry {
@@ -84,6 +142,8 @@ fn entry(cmid: String, op: Op, target: &str, body: Option<Value>, prior: Option<
         target_id: target.to_owned(),
         body,
         prior,
+        state: State::Queued,
+        error: None,
     }
 }
 
@@ -93,18 +153,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, CommandError> {
 
 pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Row, CommandError> {
     check_property(ctx, &input.property_id)?;
-    check_amount(input.amount_minor)?;
-    if input.category.trim().is_empty() {
-        return Err(CommandError::invalid("category", "a category is required"));
-    }
     let cmid = match &input.client_mutation_id {
-        Some(c) if c.is_empty() || c.len() > 100 => {
-            return Err(CommandError::invalid(
-                "client_mutation_id",
-                "1 to 100 characters",
-            ))
-        }
         Some(c) => {
+            rules::id("client_mutation_id", c).map_err(invalid)?;
             // The caller retries a mutation: the row it made, not a second one.
             if let Some(row) = ctx.cache.get(&Row::local_id(c)).await? {
                 return Ok(row);
@@ -122,6 +173,12 @@ pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Ro
         // A fresh id cannot have made anything yet.
         None => Uuid::new_v4().to_string(),
     };
+    // What the server would refuse is never queued: the same rules, the same words.
+    rules::validate_new(&NewTransaction {
+        client_mutation_id: Some(cmid.clone()),
+        ..input.clone()
+    })
+    .map_err(invalid)?;
     let local_id = Row::local_id(&cmid);
     let now = Utc::now();
     let body = NewTransaction {
@@ -157,43 +214,29 @@ pub(crate) async fn update(
     patch: TransactionPatch,
 ) -> Result<Row, CommandError> {
     let prior = ctx.cache.get(id).await?.ok_or_else(not_found)?;
-    let mut row = prior.clone();
     if let Some(p) = &patch.property_id {
         check_property(ctx, p)?;
-        row.property_id = p.clone();
     }
-    if let Some(a) = patch.amount_minor {
-        check_amount(a)?;
-        row.amount_minor = a;
-    }
-    if let Some(k) = patch.kind {
-        row.kind = k;
-    }
-    if let Some(c) = patch.currency {
-        row.currency = c;
-    }
-    if let Some(c) = &patch.category {
-        if c.trim().is_empty() {
-            return Err(CommandError::invalid("category", "a category is required"));
+    check_patch(&patch)?;
+    let cmid = match &patch.client_mutation_id {
+        Some(c) => {
+            rules::id("client_mutation_id", c).map_err(invalid)?;
+            c.clone()
         }
-        row.category = c.clone();
-    }
-    if let Some(m) = &patch.memo {
-        row.memo = m.clone();
-    }
-    if let Some(d) = patch.occurred_on {
-        row.occurred_on = d;
-    }
+        None => Uuid::new_v4().to_string(),
+    };
+    let mut row = prior.clone();
+    apply_patch(&mut row, &patch);
     row.pending_sync = true;
     row.sync_error = None;
     row.updated_at = Utc::now();
-    let e = entry(
-        Uuid::new_v4().to_string(),
-        Op::Update,
-        id,
-        Some(to_json(&patch)?),
-        Some(prior),
-    );
+    // The id goes to the server: a replay of this update is answered with
+    // its first result, never a false 409.
+    let patch = TransactionPatch {
+        client_mutation_id: Some(cmid.clone()),
+        ..patch
+    };
+    let e = entry(cmid, Op::Update, id, Some(to_json(&patch)?), Some(prior));
     queue(ctx, Some(&row), None, e).await?;
     Ok(row)
 }
@@ -292,7 +335,10 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
             sent = send(ctx, &entry) => sent,
         };
         match sent {
-            Ok(confirmed) => confirm(&ctx.cache, &entry, confirmed).await?,
+            Ok(confirmed) => {
+                confirm(&ctx.cache, &entry, confirmed).await?;
+                notify(ctx).await;
+            }
             Err(ApiError::Unauthorized) => return Ok(Drain::Unauthorized),
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, cmid = %entry.client_mutation_id, "outbox: server unreachable");
@@ -322,13 +368,21 @@ async fn send(ctx: &SessionCtx, e: &Entry) -> Result<Option<Transaction>, ApiErr
             let patch: TransactionPatch = serde_json::from_value(body(e)).map_err(decode)?;
             ctx.api.update(&e.target_id, &patch).await.map(Some)
         }
-        Op::Delete => match ctx.api.delete(&e.target_id).await {
+        Op::Delete => match ctx.api.delete(&e.target_id, &e.client_mutation_id).await {
             // Already gone: the delete is done.
             Ok(()) | Err(ApiError::NotFound) => Ok(None),
             Err(err) => Err(err),
         },
-        Op::Approve => ctx.api.approve(&e.target_id).await.map(Some),
-        Op::Reject => ctx.api.reject(&e.target_id).await.map(Some),
+        Op::Approve => ctx
+            .api
+            .approve(&e.target_id, &e.client_mutation_id)
+            .await
+            .map(Some),
+        Op::Reject => ctx
+            .api
+            .reject(&e.target_id, &e.client_mutation_id)
+            .await
+            .map(Some),
     }
 }
 
@@ -380,31 +434,44 @@ async fn confirm(
     Ok(())
 }
 
-/// The server refused the write: roll its row back and say why.
+/// The server refused the write (or found it in conflict): it stays in the
+/// outbox, held with the server's reason, in the "Needs attention" list;
+/// its row shows the reason — a refused create keeps its row in sight, an
+/// update, delete or decision goes back to the row as it was (or as the
+/// server has it now).
 async fn refuse(ctx: &SessionCtx, e: &Entry, err: ApiError) -> Result<(), sqlx::Error> {
-    tracing::info!(error = %err, cmid = %e.client_mutation_id, op = e.op.as_str(), "write refused; rolling back");
+    tracing::info!(error = %err, cmid = %e.client_mutation_id, op = e.op.as_str(), "write refused; held for the user");
     let message = match &err {
         ApiError::Conflict(_) => {
-            "changed by someone else since you read it; reload and try again".to_owned()
+            "changed by someone else since you read it; resend to apply your change on top, or discard it".to_owned()
+        }
+        ApiError::NotFound if e.op == Op::Create => {
+            "the server does not know this property, or you may no longer use it".to_owned()
         }
         ApiError::NotFound => "this transaction no longer exists".to_owned(),
         other => other.to_string(),
     };
+    let state = match err {
+        ApiError::Conflict(_) => State::Conflict,
+        _ => State::Refused,
+    };
     let mut w = ctx.cache.write().await?;
-    outbox::remove(&mut w.tx, e.id).await?;
+    outbox::hold(&mut w.tx, e.id, state, &message).await?;
     let mut patches = Vec::new();
-    let gone = e.op == Op::Create || matches!(err, ApiError::NotFound);
-    if gone {
-        // The row does not exist on the server: nothing queued for it can succeed.
-        sqlx::query("DELETE FROM outbox WHERE target_id = ?")
-            .bind(&e.target_id)
-            .execute(&mut *w.tx)
-            .await?;
+    let current = get_row(&mut w.tx, &e.target_id).await?;
+    if e.op == Op::Create {
+        if let Some(mut row) = current {
+            row.pending_sync = false;
+            row.sync_error = Some(message.clone());
+            put_row(&mut w.tx, &row).await?;
+            patches.push(Patch::Upsert { row });
+        }
+    } else if matches!(err, ApiError::NotFound) {
+        // Gone on the server: nothing to show; the entry says why.
         for id in delete_rows(&mut w.tx, std::slice::from_ref(&e.target_id)).await? {
             patches.push(Patch::Remove { id });
         }
     } else {
-        let current = get_row(&mut w.tx, &e.target_id).await?;
         let restored = match (current, &e.prior) {
             // Still our overlay (or deleted by us): back to what it was.
             (Some(c), Some(prior)) if c.pending_sync => Some(prior.clone()),
@@ -428,6 +495,191 @@ async fn refuse(ctx: &SessionCtx, e: &Entry, err: ApiError) -> Result<(), sqlx::
         row_id: e.target_id.clone(),
         error,
     });
+    notify(ctx).await;
+    Ok(())
+}
+
+/// The "Needs attention" list: every write not yet on the server, oldest first.
+pub(crate) async fn attention(cache: &Cache) -> Result<Vec<Attention>, sqlx::Error> {
+    let mut out = Vec::new();
+    for e in outbox::all(cache.pool()).await? {
+        out.push(Attention {
+            row: cache.get(&e.target_id).await?,
+            client_mutation_id: e.client_mutation_id,
+            op: e.op,
+            state: e.state,
+            row_id: e.target_id,
+            reason: e.error,
+            body: e.body,
+        });
+    }
+    Ok(out)
+}
+
+fn held_only(e: &Entry) -> Result<(), CommandError> {
+    if e.state == State::Queued {
+        return Err(CommandError::invalid(
+            "client_mutation_id",
+            "this write is still on its way to the server",
+        ));
+    }
+    Ok(())
+}
+
+fn fix_patch(patch: &mut TransactionPatch, fix: WriteFix) {
+    let WriteFix {
+        kind,
+        property_id,
+        amount_minor,
+        currency,
+        category,
+        memo,
+        occurred_on,
+    } = fix;
+    patch.kind = kind.or(patch.kind);
+    patch.property_id = property_id.or(patch.property_id.take());
+    patch.amount_minor = amount_minor.or(patch.amount_minor);
+    patch.currency = currency.or(patch.currency);
+    patch.category = category.or(patch.category.take());
+    patch.memo = memo.or(patch.memo.take());
+    patch.occurred_on = occurred_on.or(patch.occurred_on);
+}
+
+/// Resends a held write, with the user's `fix` (for a create or an update),
+/// checked like a new one. An update in conflict goes on top of the row as
+/// the server has it now.
+pub(crate) async fn retry(
+    ctx: &SessionCtx,
+    cmid: &str,
+    fix: WriteFix,
+) -> Result<Row, CommandError> {
+    let mut w = ctx.cache.write().await?;
+    let e = outbox::by_mutation_id(&mut w.tx, cmid)
+        .await?
+        .ok_or_else(not_found)?;
+    held_only(&e)?;
+    let current = get_row(&mut w.tx, &e.target_id).await?;
+    let decode = |err: serde_json::Error| CommandError::internal(format!("queued write: {err}"));
+    let mut patches = Vec::new();
+    let (body, row) = match e.op {
+        Op::Create => {
+            let mut new: NewTransaction =
+                serde_json::from_value(e.body.clone().unwrap_or(Value::Null)).map_err(decode)?;
+            let mut patch = TransactionPatch::default();
+            fix_patch(&mut patch, fix);
+            new.kind = patch.kind.unwrap_or(new.kind);
+            new.property_id = patch.property_id.unwrap_or(new.property_id);
+            new.amount_minor = patch.amount_minor.unwrap_or(new.amount_minor);
+            new.currency = patch.currency.unwrap_or(new.currency);
+            new.category = patch.category.unwrap_or(new.category);
+            new.memo = patch.memo.unwrap_or(new.memo);
+            new.occurred_on = patch.occurred_on.unwrap_or(new.occurred_on);
+            check_property(ctx, &new.property_id)?;
+            rules::validate_new(&new).map_err(invalid)?;
+            let mut row = current.clone().ok_or_else(not_found)?;
+            row.kind = new.kind;
+            row.property_id = new.property_id.clone();
+            row.amount_minor = new.amount_minor;
+            row.currency = new.currency;
+            row.category = new.category.clone();
+            row.memo = new.memo.clone();
+            row.occurred_on = new.occurred_on;
+            (Some(to_json(&new)?), Some(row))
+        }
+        Op::Update => {
+            let mut patch: TransactionPatch =
+                serde_json::from_value(e.body.clone().unwrap_or(Value::Null)).map_err(decode)?;
+            fix_patch(&mut patch, fix);
+            let mut row = current.clone().ok_or_else(|| {
+                CommandError::new(
+                    ErrorKind::NotFound,
+                    "this transaction no longer exists; discard the change",
+                )
+            })?;
+            if !row.id.starts_with("local-") {
+                patch.version = row.version;
+            }
+            if let Some(p) = &patch.property_id {
+                check_property(ctx, p)?;
+            }
+            check_patch(&patch)?;
+            apply_patch(&mut row, &patch);
+            (Some(to_json(&patch)?), Some(row))
+        }
+        Op::Delete => (None, None),
+        Op::Approve | Op::Reject => {
+            let mut row = current.clone().ok_or_else(not_found)?;
+            row.status = if e.op == Op::Approve {
+                TransactionStatus::Approved
+            } else {
+                TransactionStatus::Rejected
+            };
+            (None, Some(row))
+        }
+    };
+    outbox::requeue(&mut w.tx, e.id, body.as_ref(), current.as_ref()).await?;
+    let shown = match row {
+        Some(mut row) => {
+            row.pending_sync = true;
+            row.sync_error = None;
+            row.updated_at = Utc::now();
+            put_row(&mut w.tx, &row).await?;
+            patches.push(Patch::Upsert { row: row.clone() });
+            Some(row)
+        }
+        None => {
+            for id in delete_rows(&mut w.tx, std::slice::from_ref(&e.target_id)).await? {
+                patches.push(Patch::Remove { id });
+            }
+            current
+        }
+    };
+    ctx.cache.finish(w, patches).await?;
+    ctx.outbox_kick.notify_one();
+    notify(ctx).await;
+    shown.ok_or_else(not_found)
+}
+
+/// Drops a held write: a refused create takes its row (and anything queued
+/// for it) along; any other write leaves the row as the server has it.
+pub(crate) async fn discard(ctx: &SessionCtx, cmid: &str) -> Result<(), CommandError> {
+    let mut w = ctx.cache.write().await?;
+    let e = outbox::by_mutation_id(&mut w.tx, cmid)
+        .await?
+        .ok_or_else(not_found)?;
+    held_only(&e)?;
+    let mut patches = Vec::new();
+    if e.op == Op::Create {
+        sqlx::query("DELETE FROM outbox WHERE target_id = ?")
+            .bind(&e.target_id)
+            .execute(&mut *w.tx)
+            .await?;
+        for id in delete_rows(&mut w.tx, std::slice::from_ref(&e.target_id)).await? {
+            patches.push(Patch::Remove { id });
+        }
+    } else {
+        outbox::remove(&mut w.tx, e.id).await?;
+        let still_held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE target_id = ? AND state != 'queued'",
+        )
+        .bind(&e.target_id)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if let Some(mut row) = get_row(&mut w.tx, &e.target_id).await? {
+            if still_held == 0 && row.sync_error.is_some() {
+                row.sync_error = None;
+                put_row(&mut w.tx, &row).await?;
+                patches.push(Patch::Upsert { row });
+            }
+        }
+    }
+    ctx.cache.finish(w, patches).await?;
+    if let Ok(depth) = outbox::depth(ctx.cache.pool()).await {
+        Telemetry::set(&ctx.telemetry.outbox_depth, depth);
+    }
+    // The writes queued behind it may go now.
+    ctx.outbox_kick.notify_one();
+    notify(ctx).await;
     Ok(())
 }
 

@@ -3,6 +3,12 @@
 //! row pending with nothing queued. Entries are replayed oldest first by
 //! [`crate::mutations`]; each carries its `client_mutation_id`, which makes
 //! a replay after a crash harmless.
+//!
+//! A write the server refuses (4xx) or finds in conflict (409) is not
+//! dropped: it stays here, *held* (`state` `refused` or `conflict`, with
+//! the server's reason), and so do the later writes queued for its row,
+//! until the user resends ([`crate::mutations::retry`]) or discards it. The
+//! sender skips held rows' entries; everything else goes on in order.
 
 use chrono::Utc;
 use serde_json::Value;
@@ -10,7 +16,8 @@ use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
 use crate::view::Row;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     Create,
     Update,
@@ -42,6 +49,37 @@ impl Op {
     }
 }
 
+/// Where an entry is: waiting to be sent, or held for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Not sent yet (or sent and not yet answered).
+    Queued,
+    /// The server refused it (a 4xx other than 409).
+    Refused,
+    /// The row changed on the server since the write was made (409).
+    Conflict,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Refused => "refused",
+            State::Conflict => "conflict",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "queued" => State::Queued,
+            "refused" => State::Refused,
+            "conflict" => State::Conflict,
+            _ => return None,
+        })
+    }
+}
+
 /// One queued write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -55,7 +93,12 @@ pub struct Entry {
     pub body: Option<Value>,
     /// The row before the optimistic change, for rollback.
     pub prior: Option<Row>,
+    pub state: State,
+    /// The server's reason, when held.
+    pub error: Option<String>,
 }
+
+const ENTRY_COLS: &str = "id, client_mutation_id, op, target_id, body, prior, state, error";
 
 pub(crate) async fn push(conn: &mut SqliteConnection, e: &Entry) -> Result<i64, sqlx::Error> {
     let id = sqlx::query(
@@ -78,11 +121,13 @@ pub(crate) async fn push(conn: &mut SqliteConnection, e: &Entry) -> Result<i64, 
     Ok(id)
 }
 
-/// The oldest entry.
+/// The oldest entry to send: queued, and not behind a held write on its row.
 pub(crate) async fn first(pool: &SqlitePool) -> Result<Option<Entry>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, client_mutation_id, op, target_id, body, prior FROM outbox ORDER BY id LIMIT 1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {ENTRY_COLS} FROM outbox o WHERE state = 'queued' AND NOT EXISTS \
+         (SELECT 1 FROM outbox h WHERE h.target_id = o.target_id AND h.state != 'queued' AND h.id < o.id) \
+         ORDER BY id LIMIT 1"
+    ))
     .fetch_optional(pool)
     .await?;
     row.map(|r| decode(&r)).transpose()
@@ -90,12 +135,78 @@ pub(crate) async fn first(pool: &SqlitePool) -> Result<Option<Entry>, sqlx::Erro
 
 /// Every entry, oldest first.
 pub async fn all(pool: &SqlitePool) -> Result<Vec<Entry>, sqlx::Error> {
-    sqlx::query("SELECT id, client_mutation_id, op, target_id, body, prior FROM outbox ORDER BY id")
+    sqlx::query(&format!("SELECT {ENTRY_COLS} FROM outbox ORDER BY id"))
         .fetch_all(pool)
         .await?
         .iter()
         .map(decode)
         .collect()
+}
+
+/// The entry made under `cmid`.
+pub(crate) async fn by_mutation_id(
+    conn: &mut SqliteConnection,
+    cmid: &str,
+) -> Result<Option<Entry>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ENTRY_COLS} FROM outbox WHERE client_mutation_id = ?"
+    ))
+    .bind(cmid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| decode(&r)).transpose()
+}
+
+/// Holds an entry for the user, with the server's reason.
+pub(crate) async fn hold(
+    conn: &mut SqliteConnection,
+    id: i64,
+    state: State,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET state = ?, error = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues a held entry again, with `body` (the user's fix) and `prior`.
+pub(crate) async fn requeue(
+    conn: &mut SqliteConnection,
+    id: i64,
+    body: Option<&Value>,
+    prior: Option<&Row>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'queued', error = NULL, body = ?, prior = ? WHERE id = ?",
+    )
+    .bind(body.map(Value::to_string))
+    .bind(prior.map(|r| serde_json::to_string(r).unwrap_or_default()))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How many entries are queued (unsent), refused and in conflict.
+pub(crate) async fn tally(pool: &SqlitePool) -> Result<(u64, u64, u64), sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+            .fetch_all(pool)
+            .await?;
+    let mut t = (0, 0, 0);
+    for (state, n) in rows {
+        match State::parse(&state) {
+            Some(State::Queued) => t.0 += n as u64,
+            Some(State::Refused) => t.1 += n as u64,
+            Some(State::Conflict) => t.2 += n as u64,
+            None => {}
+        }
+    }
+    Ok(t)
 }
 
 pub(crate) async fn remove(conn: &mut SqliteConnection, id: i64) -> Result<(), sqlx::Error> {
@@ -141,6 +252,7 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
     let op: String = r.try_get("op")?;
     let body: Option<String> = r.try_get("body")?;
     let prior: Option<String> = r.try_get("prior")?;
+    let state: String = r.try_get("state")?;
     let json_err = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
     Ok(Entry {
         id: r.try_get("id")?,
@@ -156,6 +268,9 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
             .map(|p| serde_json::from_str(&p))
             .transpose()
             .map_err(json_err)?,
+        state: State::parse(&state)
+            .ok_or_else(|| sqlx::Error::Decode(format!("outbox state {state:?}").into()))?,
+        error: r.try_get("error")?,
     })
 }
 
@@ -173,6 +288,8 @@ mod tests {
             target_id: target.into(),
             body: Some(json!({"version": 0, "memo": cmid})),
             prior: None,
+            state: State::Queued,
+            error: None,
         }
     }
 

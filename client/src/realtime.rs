@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     aggregates,
     backoff::{plus_jitter, Backoff, Retry},
+    cache::SnapshotAt,
     error::ApiError,
     session::SessionCtx,
     telemetry::Telemetry,
@@ -168,6 +169,12 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 .map(|r| r.map(Some)),
         };
         let Some(result) = result else { return };
+        let result = result.map(|polled| {
+            polled.map(|p| {
+                Telemetry::add(&ctx.telemetry.events_skipped, p.skipped);
+                p.response
+            })
+        });
         match result {
             Ok(None) => {
                 backoff.succeeded();
@@ -176,7 +183,9 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             Ok(Some(resp)) => {
                 Telemetry::add(&ctx.telemetry.polls, 1);
                 backoff.succeeded();
-                went_live(&ctx);
+                if ctx.status.get().state != StatusState::CacheError {
+                    went_live(&ctx);
+                }
                 ctx.lists_synced();
                 if resp.reset {
                     tracing::info!("server says reset: re-snapshot");
@@ -204,6 +213,10 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 Telemetry::raise(&ctx.telemetry.head_seq, next.seq());
                 if let Err(e) = ctx.cache.remember_epoch(&next).await {
                     tracing::warn!(error = %e, "recording the server's epoch failed");
+                    if cache_failed(&ctx, &mut backoff, &pulse).await.is_none() {
+                        return;
+                    }
+                    continue;
                 }
                 if leader {
                     let followers = ctx.cache.hub().len().saturating_sub(1) as u64;
@@ -211,6 +224,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 }
                 match ctx.cache.apply_events(&resp.events, next.seq()).await {
                     Ok(applied) => {
+                        went_live(&ctx);
                         if !leader && !resp.events.is_empty() && applied.fresh == 0 {
                             // Another subscriber's loop got these first.
                             Telemetry::add(&ctx.telemetry.follower_suppressed_polls, 1);
@@ -224,7 +238,15 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                             let _ = ctx.aggregates.send(aggregates::Msg::changed(&fresh));
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "applying a poll answer failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "applying a poll answer failed");
+                        // The same cursor again, after a backoff: never a
+                        // spin, and never Live while nothing is stored.
+                        if cache_failed(&ctx, &mut backoff, &pulse).await.is_none() {
+                            return;
+                        }
+                        continue;
+                    }
                 }
                 if let Some(ms) = resp.retry_after_ms {
                     let wait = plus_jitter(Duration::from_millis(ms), 0.2);
@@ -254,6 +276,17 @@ fn went_live(ctx: &SessionCtx) {
     }
 }
 
+/// The server answered but the cache could not store it: the error state,
+/// and the backoff's delay before the same poll again. `None` when cancelled.
+async fn cache_failed(ctx: &SessionCtx, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
+    Telemetry::add(&ctx.telemetry.cache_write_failures, 1);
+    ctx.status.set(StatusState::CacheError);
+    let delay = match backoff.failed() {
+        Retry::Reconnect(d) | Retry::Offline(d) => d,
+    };
+    pulse.wait(sleep(delay.min(ctx.config.backoff_max))).await
+}
+
 /// After a failure: reconnecting with backoff, or offline with a list
 /// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
 async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
@@ -266,7 +299,7 @@ async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<
             ctx.status.set(StatusState::Offline);
             pulse.wait(sleep(d)).await?;
             Telemetry::add(&ctx.telemetry.offline_refetches, 1);
-            match pulse.wait(refetch_lists(ctx, None)).await? {
+            match pulse.wait(refetch_lists(ctx)).await? {
                 Ok(_) => tracing::debug!("offline: lists re-fetched"),
                 Err(ApiError::Unauthorized) => {
                     ctx.unauthorized();
@@ -290,26 +323,50 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
     if ctx.cache.seq().await.ok().flatten() > polled {
         return Ok(());
     }
-    let head = ctx
-        .api
-        .poll(None, ctx.config.poll_timeout, ctx.config.poll_grace)
-        .await?;
-    let head = head
-        .cursor
-        .parse::<Cursor>()
-        .map_err(|e| ApiError::Decode(e.to_string()))?;
-    Telemetry::raise(&ctx.telemetry.head_seq, head.seq());
+    let head = head(ctx).await?;
     // Before the rows: a crash in between leaves the new epoch with the old
     // seq, which the server answers with `reset` — another snapshot.
     ctx.cache
         .remember_epoch(&head)
         .await
         .map_err(|e| ApiError::Decode(e.to_string()))?;
-    refetch_lists(ctx, Some(head.seq())).await
+    rows_at(ctx, SnapshotAt::Head(head.seq())).await
 }
 
-/// Fetches every row and makes the cache equal to them (at `seq` if given).
-pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>, seq: Option<u64>) -> Result<(), ApiError> {
+/// The server's head cursor, answered at once.
+async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
+    let head = ctx
+        .api
+        .poll(None, ctx.config.poll_timeout, ctx.config.poll_grace)
+        .await?;
+    let head = head
+        .response
+        .cursor
+        .parse::<Cursor>()
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
+    Telemetry::raise(&ctx.telemetry.head_seq, head.seq());
+    Ok(head)
+}
+
+/// A re-fetch of every row beside the poll loop (window focus, offline):
+/// stamped with the head read before its pages, so the cache drops it if
+/// the poll loop has applied later events meanwhile — one ordered writer.
+pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>) -> Result<(), ApiError> {
+    let head = head(ctx).await?;
+    let known = ctx.cache.cursor().await.ok().flatten();
+    if known
+        .as_ref()
+        .and_then(Cursor::epoch)
+        .is_some_and(|e| Some(e) != head.epoch())
+    {
+        // Another database now: the poll loop's `reset` re-snapshots.
+        return Ok(());
+    }
+    rows_at(ctx, SnapshotAt::NotBefore(head.seq())).await
+}
+
+/// Fetches every row and makes the cache equal to them at `at`.
+async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> {
     let mut rows: Vec<Transaction> = Vec::new();
     let mut after: Option<String> = None;
     ctx.emitter.sync_progress(SyncProgress {
@@ -335,7 +392,7 @@ pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>, seq: Option<u64>) -> Re
     }
     let done = rows.len() as u64;
     ctx.cache
-        .replace_all(rows, seq)
+        .replace_all(rows, at)
         .await
         .map_err(|e| ApiError::Decode(format!("cache: {e}")))?;
     ctx.lists_synced();

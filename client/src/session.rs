@@ -64,6 +64,32 @@ impl StoredSession {
     pub fn identity(&self) -> String {
         format!("{}|{}|{}", self.server_url, self.org.id, self.user.id)
     }
+
+    /// The file name of this identity's cache: server and user, readable.
+    pub fn cache_file(&self) -> String {
+        cache_file(&self.server_url, &self.user.id)
+    }
+}
+
+/// The cache file name of `user_id` on `server_url`: every character that
+/// is not a letter, a digit, `-` or `.` becomes `_`.
+pub fn cache_file(server_url: &str, user_id: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let server = server_url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    format!("{}--{}.sqlite", clean(server), clean(user_id))
 }
 
 /// The status badge: publishes a change to the emitter once.

@@ -17,6 +17,10 @@ pub struct Telemetry {
     pub(crate) events_applied: AtomicU64,
     pub(crate) aggregate_fetches: AtomicU64,
     pub(crate) outbox_depth: AtomicU64,
+    /// Events left out because this client could not read them.
+    pub(crate) events_skipped: AtomicU64,
+    /// Poll answers the cache failed to store (disk full, locked, …).
+    pub(crate) cache_write_failures: AtomicU64,
     /// The highest seq the server has said exists.
     pub(crate) head_seq: AtomicU64,
     /// The seq the cache is at.
@@ -50,6 +54,8 @@ impl Telemetry {
             events_applied: self.events_applied.load(Relaxed),
             aggregate_fetches: self.aggregate_fetches.load(Relaxed),
             outbox_depth: self.outbox_depth.load(Relaxed),
+            events_skipped: self.events_skipped.load(Relaxed),
+            cache_write_failures: self.cache_write_failures.load(Relaxed),
             lag_behind_head: head.saturating_sub(at),
         }
     }

@@ -135,6 +135,9 @@ pub enum StatusState {
     Live,
     Reconnecting,
     Offline,
+    /// The server answers but the cache cannot store what it sends (disk
+    /// full, file locked): retried with backoff; not live.
+    CacheError,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +204,58 @@ pub struct MutationFailure {
     pub error: CommandError,
 }
 
+/// One entry of the "Needs attention" list: a write not yet on the server
+/// — unsent (queued, e.g. offline), refused by the server, or in conflict
+/// with a change made there — with the server's reason when it has one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    pub client_mutation_id: String,
+    pub op: crate::outbox::Op,
+    pub state: crate::outbox::State,
+    /// The row the write is for (`local-<cmid>` for an unconfirmed create).
+    pub row_id: String,
+    /// That row as the cache has it now (None once it is gone).
+    pub row: Option<Row>,
+    /// The server's reason (refused, conflict); None while unsent.
+    pub reason: Option<String>,
+    /// The write's fields (the create body or the patch), for showing and fixing.
+    pub body: Option<serde_json::Value>,
+}
+
+/// How many writes need attention: the badge, and the sign-out warning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionSummary {
+    pub unsent: u64,
+    pub refused: u64,
+    pub conflict: u64,
+}
+
+impl AttentionSummary {
+    pub fn total(&self) -> u64 {
+        self.unsent + self.refused + self.conflict
+    }
+}
+
+/// The user's fix to a held write before it is sent again: any of the
+/// editable fields (a create's body or an update's patch gets them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteFix {
+    #[serde(default)]
+    pub kind: Option<ledgerline_wire::TransactionKind>,
+    #[serde(default)]
+    pub property_id: Option<String>,
+    #[serde(default)]
+    pub amount_minor: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<ledgerline_wire::Currency>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub memo: Option<String>,
+    #[serde(default)]
+    pub occurred_on: Option<NaiveDate>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub leader_acquired: u64,
@@ -211,6 +266,12 @@ pub struct Counters {
     pub events_applied: u64,
     pub aggregate_fetches: u64,
     pub outbox_depth: u64,
+    /// Events of a type or shape this client cannot read, left out.
+    #[serde(default)]
+    pub events_skipped: u64,
+    /// Poll answers the cache failed to store.
+    #[serde(default)]
+    pub cache_write_failures: u64,
     pub lag_behind_head: u64,
 }
 

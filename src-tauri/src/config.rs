@@ -46,7 +46,7 @@ const OFFLINE_AFTER_FAILURES: &str = "LEDGERLINE_OFFLINE_AFTER_FAILURES";
 pub struct ShellConfig {
     pub data_dir: Option<PathBuf>,
     pub auto_sign_in: Option<AutoSignIn>,
-    /// The core's intervals, with `cache_path` still to be set.
+    /// The core's intervals, with `data_dir` still to be set.
     pub core: CoreConfig,
 }
 
@@ -132,10 +132,10 @@ impl ShellConfig {
         })
     }
 
-    /// The core's configuration with its cache in `data_dir`.
+    /// The core's configuration with its caches in `data_dir`.
     pub fn core_config(&self, data_dir: &std::path::Path) -> CoreConfig {
         CoreConfig {
-            cache_path: CoreConfig::new(data_dir).cache_path,
+            data_dir: data_dir.to_owned(),
             ..self.core.clone()
         }
     }
@@ -185,9 +185,10 @@ mod tests {
         assert_eq!(c.core.backoff_base, Duration::from_millis(100));
         assert_eq!(c.core.offline_after_failures, 2);
         let core = c.core_config(c.data_dir.as_deref().unwrap());
+        assert_eq!(core.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(
-            core.cache_path,
-            PathBuf::from("/tmp/x").join(ledgerline_client::config::CACHE_FILE)
+            core.cache_path("a.sqlite"),
+            PathBuf::from("/tmp/x/caches/a.sqlite")
         );
     }
 

@@ -1,10 +1,13 @@
 //! The core's low-rate news as Tauri events to every window: `status`,
 //! `aggregates`, `sync_progress`, `session` (the names of
 //! `docs/desktop-api.md`), plus `mutation_failed` for a write the server
-//! refused. Row patches never come this way; they go to each window's own
+//! refused, `notice` for a message to read once (a cache rebuilt), and
+//! `attention` when the "Needs attention" counts change. Row patches never come this way; they go to each window's own
 //! `Channel` (see [`crate::commands::rows`]).
 
-use ledgerline_client::{Aggregates, Emitter, MutationFailure, SessionView, Status, SyncProgress};
+use ledgerline_client::{
+    Aggregates, AttentionSummary, Emitter, MutationFailure, SessionView, Status, SyncProgress,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Runtime};
 
@@ -13,6 +16,8 @@ pub const AGGREGATES: &str = "aggregates";
 pub const SYNC_PROGRESS: &str = "sync_progress";
 pub const SESSION: &str = "session";
 pub const MUTATION_FAILED: &str = "mutation_failed";
+pub const ATTENTION: &str = "attention";
+pub const NOTICE: &str = "notice";
 
 /// Emits to every window of the app.
 pub struct WindowEmitter<R: Runtime> {
@@ -50,5 +55,13 @@ impl<R: Runtime> Emitter for WindowEmitter<R> {
 
     fn mutation_failed(&self, failure: MutationFailure) {
         self.emit(MUTATION_FAILED, failure);
+    }
+
+    fn attention(&self, summary: AttentionSummary) {
+        self.emit(ATTENTION, summary);
+    }
+
+    fn notice(&self, message: String) {
+        self.emit(NOTICE, message);
     }
 }

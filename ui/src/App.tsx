@@ -5,6 +5,7 @@ import { FinancePage } from "./FinancePage";
 import { parseView } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
+import { NeedsAttention } from "./NeedsAttention";
 import { ReportView } from "./ReportView";
 import { SignIn } from "./SignIn";
 import type { CommandError, SessionView } from "./types";
@@ -17,6 +18,11 @@ const identity = (s: SessionView) => `${s.server_url}|${s.org.id}|${s.user.id}`;
 export function App() {
   const [state, setState] = useState<SessionState>({ phase: "loading" });
   const identityRef = useRef<string | null>(null);
+  // Sign-out refused while writes are unsent: the core's words, and a choice.
+  const [unsent, setUnsent] = useState<string | null>(null);
+  // A message from the core to read once (a cache rebuilt, …).
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(() => ipc.effectListener(ipc.onNotice(setNotice)), []);
   const view = parseView(window.location.search);
 
   useEffect(() => {
@@ -70,20 +76,45 @@ export function App() {
     );
   }
   const s = state.session;
-  const signOut = () => {
+  const signOut = (force = false) => {
     // The shell also sends `session: null` to every window; don't wait for it here.
-    ipc.signOut().then(
+    ipc.signOut(force).then(
       () => {
+        setUnsent(null);
         identityRef.current = null;
         void live.close();
         setState({ phase: "out" });
       },
-      (e) => setState({ phase: "out", error: ipc.toCommandError(e) }),
+      (e) => {
+        const err = ipc.toCommandError(e);
+        if (err.kind === "unsent") setUnsent(err.message);
+        else setState({ phase: "out", error: err });
+      },
     );
   };
   return (
-    <SignOutContext.Provider value={signOut}>
+    <SignOutContext.Provider value={() => signOut(false)}>
       <div className="session-root" key={identity(s)}>
+        {unsent && (
+          <div className="banner unsent-warning" role="alertdialog" data-testid="unsent-warning">
+            <span>{unsent}.</span>{" "}
+            <button type="button" data-testid="sign-out-anyway" onClick={() => signOut(true)}>
+              Sign out anyway
+            </button>{" "}
+            <button type="button" data-testid="stay-signed-in" onClick={() => setUnsent(null)}>
+              Stay signed in
+            </button>
+          </div>
+        )}
+        {notice && (
+          <div className="banner notice" role="status" data-testid="notice">
+            <span>{notice}</span>{" "}
+            <button type="button" onClick={() => setNotice(null)}>
+              Dismiss
+            </button>
+          </div>
+        )}
+        <NeedsAttention session={s} />
         {page(s)}
       </div>
     </SignOutContext.Provider>

@@ -16,6 +16,8 @@ const COUNTER_HELP: Record<keyof Counters, string> = {
   events_applied: "Server events applied to the local cache",
   aggregate_fetches: "Report fetches",
   outbox_depth: "Local writes waiting to be sent",
+  events_skipped: "Server events of a kind this app cannot read, skipped",
+  cache_write_failures: "Server answers the local cache failed to store",
   lag_behind_head: "Events the cache is behind the server",
 };
 

@@ -7,7 +7,12 @@ import { formatMoney } from "./money";
 import { reportStatus } from "./testhook";
 import type { Aggregates, CommandError, Role, SessionView, StatusState } from "./types";
 
-const LABEL: Record<StatusState, string> = { live: "Live", reconnecting: "Reconnecting", offline: "Offline" };
+const LABEL: Record<StatusState, string> = {
+  live: "Live",
+  reconnecting: "Reconnecting",
+  offline: "Offline",
+  cache_error: "Cache error",
+};
 
 export function StatusBadge() {
   const status = useStatus();

@@ -39,7 +39,7 @@ export function installDevBackend(): DevBackend {
   const flags = { FIN_LEADER_ENABLED: true, FIN_DERIVED_DEBOUNCE_MS: 1000 };
   const counters = {
     leader_acquired: 1, leader_lost: 0, follower_suppressed_polls: 0, derived_debounce_fired: 0, polls: 0,
-    events_applied: 0, aggregate_fetches: 0, outbox_depth: 0, lag_behind_head: 0,
+    events_applied: 0, aggregate_fetches: 0, outbox_depth: 0, events_skipped: 0, cache_write_failures: 0, lag_behind_head: 0,
   };
   const status = { state: "live" as const, since: new Date().toISOString() };
   const now = () => new Date().toISOString();
@@ -150,6 +150,11 @@ export function installDevBackend(): DevBackend {
       void emit("session", session);
       return session;
     },
+    needs_attention: () => [],
+    retry_write: () => {
+      throw { kind: "not_found", message: "nothing to resend" };
+    },
+    discard_write: () => null,
     sign_out: () => {
       session = null;
       channels.clear();

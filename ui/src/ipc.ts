@@ -6,14 +6,14 @@ import { Channel, invoke, isTauri } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import type {
-  Aggregates, CommandError, Diagnostics, FlagName, Flags, NewTransaction, PatchBatch, ReportRange, Row, RowPage,
-  RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget,
+  Aggregates, Attention, AttentionSummary, CommandError, Diagnostics, FlagName, Flags, NewTransaction, PatchBatch, ReportRange, Row, RowPage,
+  RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget, WriteFix,
 } from "./types";
 
 export { isTauri };
 export type { UnlistenFn };
 
-const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "internal"]);
+const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "unsent", "internal"]);
 
 /** Whatever a command rejected with, as a CommandError with plain words. */
 export function toCommandError(e: unknown): CommandError {
@@ -50,7 +50,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const getSession = () => call<SessionView | null>("session");
 export const signIn = (serverUrl: string, email: string, password: string) =>
   call<SessionView>("sign_in", { serverUrl, email, password });
-export const signOut = () => call<null>("sign_out");
+/** Rejects with kind `unsent` while writes are not on the server, unless `force`. */
+export const signOut = (force = false) => call<null>("sign_out", { force });
 
 // --- rows ----------------------------------------------------------------
 
@@ -68,6 +69,11 @@ export const updateTransaction = (id: string, patch: TransactionPatch) =>
 export const deleteTransaction = (id: string) => call<null>("delete_transaction", { id });
 export const approveTransaction = (id: string) => call<Row>("approve_transaction", { id });
 export const rejectTransaction = (id: string) => call<Row>("reject_transaction", { id });
+
+export const needsAttention = () => call<Attention[]>("needs_attention");
+export const retryWrite = (clientMutationId: string, fix?: WriteFix) =>
+  call<Row>("retry_write", { clientMutationId, fix: fix ?? null });
+export const discardWrite = (clientMutationId: string) => call<null>("discard_write", { clientMutationId });
 
 // --- aggregates ------------------------------------------------------------
 
@@ -92,6 +98,8 @@ export const onStatus = (cb: (s: Status) => void) => on<Status>("status", cb);
 export const onAggregates = (cb: (a: Aggregates) => void) => on<Aggregates>("aggregates", cb);
 export const onSyncProgress = (cb: (p: SyncProgress) => void) => on<SyncProgress>("sync_progress", cb);
 export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView | null>("session", cb);
+export const onNotice = (cb: (message: string) => void) => on<string>("notice", cb);
+export const onAttention = (cb: (a: AttentionSummary) => void) => on<AttentionSummary>("attention", cb);
 
 /** The native window gained (true) or lost (false) focus. */
 export function onWindowFocus(cb: (focused: boolean) => void): Promise<UnlistenFn> {

@@ -80,7 +80,7 @@ export interface SessionView {
   properties: PropertyInfo[];
 }
 
-export type StatusState = "live" | "reconnecting" | "offline";
+export type StatusState = "live" | "reconnecting" | "offline" | "cache_error";
 
 export interface Status {
   state: StatusState;
@@ -149,6 +149,8 @@ export interface Counters {
   events_applied: number;
   aggregate_fetches: number;
   outbox_depth: number;
+  events_skipped: number;
+  cache_write_failures: number;
   lag_behind_head: number;
 }
 
@@ -172,6 +174,7 @@ export type CommandErrorKind =
   | "not_found"
   | "conflict"
   | "invalid"
+  | "unsent"
   | "internal";
 
 export interface CommandError {
@@ -215,4 +218,35 @@ export type WindowTarget = `property:${string}` | "report:profit-loss" | "approv
 export interface Subscription {
   subscription: number;
   seq: number;
+}
+
+/** A write not yet on the server: the "Needs attention" list (`needs_attention`). */
+export interface Attention {
+  client_mutation_id: string;
+  op: "create" | "update" | "delete" | "approve" | "reject";
+  state: "queued" | "refused" | "conflict";
+  row_id: string;
+  row: Row | null;
+  /** The server's reason (refused, conflict); null while unsent. */
+  reason: string | null;
+  /** The create body or the patch. */
+  body: Record<string, unknown> | null;
+}
+
+/** The `attention` event: how many writes need attention. */
+export interface AttentionSummary {
+  unsent: number;
+  refused: number;
+  conflict: number;
+}
+
+/** A fix to a held write before it is resent (`retry_write`). */
+export interface WriteFix {
+  kind?: Kind;
+  property_id?: string;
+  amount_minor?: number;
+  currency?: string;
+  category?: string;
+  memo?: string;
+  occurred_on?: IsoDate;
 }

@@ -124,6 +124,10 @@ pub struct TransactionPatch {
     pub memo: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_on: Option<NaiveDate>,
+    /// Makes the update idempotent: a replay of one the server already
+    /// applied is answered with that update's result, not a 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_mutation_id: Option<String>,
 }
 
 /// `GET /v1/transactions`: one page, newest first; `next` is the opaque

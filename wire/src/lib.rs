@@ -9,6 +9,7 @@
 //! - [`finance`]: transactions, their create/update bodies and list pages.
 //! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
 //! - [`realtime`]: events and the long-poll response.
+//! - [`rules`]: the field rules both sides check (lengths, dates, amounts).
 //! - [`error`]: the `{"error": {code, message}}` body.
 //! - [`whole`]: whole numbers in request bodies (`100` or `100.0`).
 //!
@@ -21,6 +22,7 @@ pub mod finance;
 pub mod money;
 pub mod realtime;
 pub mod reports;
+pub mod rules;
 pub mod whole;
 
 pub use auth::{LoginRequest, LoginResponse, OrgInfo, PropertyInfo, Role, UserInfo};

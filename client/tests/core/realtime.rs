@@ -687,3 +687,157 @@ async fn window_focus_refetches_only_stale_figures() {
     c.core.unwatch_report(&range);
     assert!(c.core.reports().ranges().is_empty());
 }
+
+/// The cache file of the one identity signed in under `dir`.
+fn cache_file(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join("caches"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .expect("a cache file")
+}
+
+#[tokio::test]
+async fn a_cache_that_cannot_store_an_answer_backs_off_in_an_error_state_not_live() {
+    use sqlx::{Connection, Executor};
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ledgerline_client::CoreConfig {
+        cache_busy_timeout: Duration::from_millis(100),
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    live(&c.core).await;
+    let p = first_property(&c.core);
+    // Something else holds the cache's write lock (like a full disk, every
+    // write fails).
+    let url = format!("sqlite://{}", cache_file(dir.path()).display());
+    let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    blocker.execute("BEGIN IMMEDIATE").await.unwrap();
+    let remote = server.http().login(ACCOUNTANT).await.unwrap();
+    let t = remote
+        .create(&new_txn(&p, 321, "while blocked"))
+        .await
+        .unwrap();
+    let core = c.core.clone();
+    wait_until("the cache-error state", Duration::from_secs(10), || {
+        let core = core.clone();
+        async move { core.status().state == StatusState::CacheError }
+    })
+    .await
+    .unwrap();
+    // Backing off, not spinning: each retry waits (40 ms doubling to 200 ms
+    // here) plus the 100 ms lock wait, so two seconds hold a handful.
+    let failures = c.core.diagnostics().counters.cache_write_failures;
+    assert!(failures >= 1);
+    blocker.execute("ROLLBACK").await.unwrap();
+    let core = c.core.clone();
+    let id = t.id.clone();
+    wait_until("live again with the row", Duration::from_secs(10), || {
+        let core = core.clone();
+        let id = id.clone();
+        async move {
+            core.status().state == StatusState::Live
+                && core.cache().get(&id).await.unwrap().is_some()
+        }
+    })
+    .await
+    .unwrap();
+    let polls = c.core.diagnostics().counters.cache_write_failures;
+    assert!(polls < 60, "{polls} failed stores: no backoff");
+}
+
+#[tokio::test]
+async fn focus_refetches_beside_the_poll_loop_never_lose_or_revive_a_row() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = ledgerline_client::CoreConfig {
+        snapshot_page: 7,
+        lists_stale: Duration::ZERO,
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    live(&c.core).await;
+    let p = first_property(&c.core);
+    let remote = server.http().login(ACCOUNTANT).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..60 {
+        made.push(remote.create(&new_txn(&p, 100 + i, "seed")).await.unwrap());
+    }
+    live(&c.core).await;
+    // Down and back: the core is not live for a moment, so each focus
+    // starts a paged re-fetch while the poll loop reconnects and applies
+    // the writes made meanwhile.
+    server.stop();
+    let core = c.core.clone();
+    wait_until("not live", Duration::from_secs(10), || {
+        let core = core.clone();
+        async move { core.status().state != StatusState::Live }
+    })
+    .await
+    .unwrap();
+    server.restart().await;
+    let writer = {
+        let remote = remote.clone();
+        let p = p.clone();
+        let doomed: Vec<String> = made.iter().take(20).map(|t| t.id.clone()).collect();
+        tokio::spawn(async move {
+            for (i, id) in doomed.iter().enumerate() {
+                remote
+                    .create(&new_txn(&p, 900 + i as i64, "during"))
+                    .await
+                    .unwrap();
+                remote
+                    .http
+                    .delete(format!("{}/v1/transactions/{id}", remote.url))
+                    .bearer_auth(&remote.token)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    while !writer.is_finished() {
+        let _ = c.core.window_focused();
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    writer.await.unwrap();
+    let server_ids: BTreeSet<String> = remote
+        .all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let core = c.core.clone();
+    wait_for(
+        "the cache to equal the server",
+        Duration::from_secs(15),
+        || {
+            let core = core.clone();
+            let server_ids = server_ids.clone();
+            async move {
+                let ids: BTreeSet<String> = core
+                    .cache()
+                    .all_rows()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                (ids == server_ids).then_some(())
+            }
+        },
+    )
+    .await
+    .unwrap();
+}

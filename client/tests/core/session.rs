@@ -2,6 +2,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::FutureExt;
+
 use ledgerline_client::{CoreEvent, ErrorKind, JsonFileStore, KvStore, MemoryStore};
 
 use crate::helpers::*;
@@ -100,7 +102,7 @@ async fn sign_out_revokes_the_token_and_stops_the_session() {
         .as_str()
         .unwrap()
         .to_owned();
-    c.core.sign_out().await.unwrap();
+    c.core.sign_out(false).await.unwrap();
     assert!(c.core.session().is_none());
     assert_eq!(store.get("session").unwrap(), None);
     assert!(c.drain().contains(&CoreEvent::Session(None)));
@@ -146,4 +148,196 @@ async fn a_401_from_the_server_ends_the_session() {
     .unwrap();
     assert_eq!(store.get("session").unwrap(), None);
     assert!(c.drain().contains(&CoreEvent::Session(None)));
+}
+
+/// A core that retries slowly, so a write queued while the server is down
+/// stays queued for the length of a test step.
+fn slow_retry_config(dir: &std::path::Path) -> ledgerline_client::CoreConfig {
+    ledgerline_client::CoreConfig {
+        backoff_base: Duration::from_secs(30),
+        backoff_max: Duration::from_secs(30),
+        ..test_config(dir)
+    }
+}
+
+#[tokio::test]
+async fn a_write_made_offline_survives_another_users_sign_in_and_is_sent_once_on_return() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let c = TestCore::open_with(slow_retry_config(dir.path()), store).await;
+    c.core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    let p = first_property(&c.core);
+    server.stop();
+    let row = c
+        .core
+        .create_transaction(new_txn(&p, 777, "entered offline"))
+        .await
+        .unwrap();
+    let cmid = row.client_mutation_id.clone().unwrap();
+    server.restart().await;
+    // Someone else signs in on this computer before it was sent.
+    c.core
+        .sign_in(&server.url, MANAGER, PASSWORD)
+        .await
+        .unwrap();
+    assert!(
+        c.core.cache().get(&row.id).await.unwrap().is_none(),
+        "not in their cache"
+    );
+    assert!(c.core.outbox().await.unwrap().is_empty());
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("caches"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "sqlite"))
+        .collect();
+    assert_eq!(files.len(), 2, "one cache per identity");
+    let remote = server.http().login(OWNER).await.unwrap();
+    let on_server = |remote: Remote, cmid: String| async move {
+        remote
+            .all()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|t| t.client_mutation_id.as_deref() == Some(&cmid))
+            .count()
+    };
+    assert_eq!(on_server(remote.clone(), cmid.clone()).await, 0);
+    // Back as the first user: the write goes, once.
+    c.core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    wait_until("the write on the server", Duration::from_secs(10), || {
+        on_server(remote.clone(), cmid.clone()).map(|n| n == 1)
+    })
+    .await
+    .unwrap();
+    let core = c.core.clone();
+    wait_until("an empty outbox", Duration::from_secs(10), || {
+        let core = core.clone();
+        async move { core.outbox().await.unwrap().is_empty() }
+    })
+    .await
+    .unwrap();
+    assert_eq!(on_server(remote, cmid).await, 1);
+}
+
+#[tokio::test]
+async fn signing_out_with_unsent_writes_warns_and_says_how_many() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = TestCore::open_with(slow_retry_config(dir.path()), Arc::new(MemoryStore::new())).await;
+    c.core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    let p = first_property(&c.core);
+    server.stop();
+    for memo in ["one", "two"] {
+        c.core
+            .create_transaction(new_txn(&p, 100, memo))
+            .await
+            .unwrap();
+    }
+    let err = c.core.sign_out(false).await.unwrap_err();
+    assert_eq!(err.kind, ledgerline_client::ErrorKind::Unsent);
+    assert!(err.message.starts_with("2 writes"), "{}", err.message);
+    assert!(c.core.session().is_some(), "still signed in");
+    c.core.sign_out(true).await.unwrap();
+    assert!(c.core.session().is_none());
+}
+
+#[tokio::test]
+async fn a_second_core_on_the_same_data_dir_is_kept_off_the_cache() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = TestCore::signed_in(&server, dir.path(), ACCOUNTANT).await;
+    // A second process (no D-Bus to hand over): same data dir, same account.
+    let second = TestCore::open(dir.path(), Arc::new(MemoryStore::new())).await;
+    let err = second
+        .core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("another Ledgerline process"),
+        "{}",
+        err.message
+    );
+    assert!(second.core.session().is_none());
+    waiters_settle(&server, 1).await;
+    first.core.shutdown().await;
+}
+
+async fn waiters_settle(server: &TestServer, n: u64) {
+    wait_until("the waiter gauge", Duration::from_secs(10), || async {
+        server.waiters().await.unwrap_or(u64::MAX) == n
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_cache_is_moved_aside_rebuilt_and_reported() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let first = TestCore::open(dir.path(), store.clone()).await;
+    first
+        .core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    let core = first.core.clone();
+    wait_until("rows cached", Duration::from_secs(10), || {
+        let core = core.clone();
+        async move { core.cache().seq().await.unwrap().is_some() }
+    })
+    .await
+    .unwrap();
+    let caches = dir.path().join("caches");
+    first.core.shutdown().await;
+    drop(first);
+    for entry in std::fs::read_dir(&caches).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "sqlite") {
+            std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+            let _ = std::fs::remove_file(path.with_extension("sqlite-wal"));
+            let _ = std::fs::remove_file(path.with_extension("sqlite-shm"));
+        }
+    }
+    // Resumes the stored session on a cache that is now garbage.
+    let mut again = TestCore::open(dir.path(), store).await;
+    assert!(again.core.session().is_some());
+    let notice = again
+        .drain()
+        .into_iter()
+        .find_map(|e| match e {
+            CoreEvent::Notice(m) => Some(m),
+            _ => None,
+        })
+        .expect("the user is told");
+    assert!(notice.contains("rebuilt"), "{notice}");
+    let core = again.core.clone();
+    wait_until("rebuilt from the server", Duration::from_secs(10), || {
+        let core = core.clone();
+        async move { core.cache().seq().await.unwrap().is_some() }
+    })
+    .await
+    .unwrap();
+    let moved = std::fs::read_dir(&caches)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".broken-")
+        })
+        .count();
+    assert!(moved >= 1);
 }

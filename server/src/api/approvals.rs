@@ -10,6 +10,7 @@ use ledgerline_wire::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::transactions::MutationQuery;
 use super::{
     error::ApiError,
     extract::{IdPath, Query},
@@ -23,15 +24,17 @@ async fn set_status(
     principal: &Principal,
     id: &str,
     status: TransactionStatus,
+    q: MutationQuery,
 ) -> Result<axum::Json<Transaction>, ApiError> {
     principal.require_approver()?;
+    let cmid = q.checked()?;
     let store = state.store().clone();
     let (org_id, id) = (principal.org_id.clone(), id.to_owned());
     let visible = principal.properties.clone();
     let t = state
         .commit(&principal.org_id, async move {
             let (t, event) = store
-                .set_status(&org_id, &id, status, visible.as_deref())
+                .set_status(&org_id, &id, status, cmid.as_deref(), visible.as_deref())
                 .await?;
             Ok((t, event.into_iter().collect()))
         })
@@ -43,7 +46,7 @@ async fn set_status(
 #[utoipa::path(
     post, path = "/v1/transactions/{id}/approve", tag = "approvals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "transaction id")),
+    params(("id" = String, Path, description = "transaction id"), MutationQuery),
     responses(
         (status = 200, body = Transaction),
         (status = 400, description = "an id over 128 characters", body = ErrorBody),
@@ -56,15 +59,16 @@ pub async fn approve(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
+    Query(q): Query<MutationQuery>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
-    set_status(&state, &principal, &id, TransactionStatus::Approved).await
+    set_status(&state, &principal, &id, TransactionStatus::Approved, q).await
 }
 
 /// Reject a transaction. Rejecting a rejected one changes nothing.
 #[utoipa::path(
     post, path = "/v1/transactions/{id}/reject", tag = "approvals",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "transaction id")),
+    params(("id" = String, Path, description = "transaction id"), MutationQuery),
     responses(
         (status = 200, body = Transaction),
         (status = 400, description = "an id over 128 characters", body = ErrorBody),
@@ -77,8 +81,9 @@ pub async fn reject(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
+    Query(q): Query<MutationQuery>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
-    set_status(&state, &principal, &id, TransactionStatus::Rejected).await
+    set_status(&state, &principal, &id, TransactionStatus::Rejected, q).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

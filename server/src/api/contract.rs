@@ -116,8 +116,21 @@ fn body_rules(doc: &mut Value) {
 
     // A patch sets at least one field besides `version`; a field it sends
     // is never null (omit it to leave it alone).
+    // (`client_mutation_id` only names the change, so it does not count.)
     let patch = format!("{schemas}/TransactionPatch");
-    merge(doc, &patch, json!({"minProperties": 2}));
+    let changes: Vec<Value> = [
+        "kind",
+        "property_id",
+        "amount_minor",
+        "currency",
+        "category",
+        "memo",
+        "occurred_on",
+    ]
+    .iter()
+    .map(|field| json!({"required": [field]}))
+    .collect();
+    merge(doc, &patch, json!({"anyOf": changes}));
     let fields = format!("{patch}/properties");
     merge(
         doc,
@@ -135,6 +148,7 @@ fn body_rules(doc: &mut Value) {
         schema_ref("TransactionKind"),
     );
     set(doc, &format!("{fields}/currency"), schema_ref("Currency"));
+    merge(doc, &format!("{fields}/client_mutation_id"), id_rule());
 }
 
 /// The schema of `name` among `op`'s parameters.
@@ -189,6 +203,14 @@ fn parameter_rules(doc: &mut Value, poll_timeout: Duration) {
         json!({"format": PAGE_CURSOR_FORMAT, "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9_-]+$"}),
     );
     rule(doc, POLL, "cursor", json!({"pattern": CURSOR_PATTERN}));
+    // Delete, approve and reject take the mutation's id for idempotent replays.
+    for op in [
+        "/paths/~1v1~1transactions~1{id}/delete",
+        "/paths/~1v1~1transactions~1{id}~1approve/post",
+        "/paths/~1v1~1transactions~1{id}~1reject/post",
+    ] {
+        rule(doc, op, "client_mutation_id", id_rule());
+    }
     let item = format!("[^,]{{1,{MAX_ID_LEN}}}");
     let more = realtime::MAX_PROPERTIES - 1;
     rule(

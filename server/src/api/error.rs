@@ -122,6 +122,9 @@ impl From<StoreError> for ApiError {
                 "the transaction was changed by someone else; it is now at version {current}"
             )),
             StoreError::Overflow => ApiError::Validation("a total does not fit in 64 bits".into()),
+            StoreError::MutationReused => {
+                ApiError::Validation("client_mutation_id was already used for another write".into())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

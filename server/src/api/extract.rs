@@ -64,6 +64,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 }
 
 /// An id given in a path or query: 1 to [`transaction::MAX_ID_LEN`] characters.
-pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
-    transaction::id(field, id).map_err(|e| ApiError::BadRequest(e.0))
+pub fn check_id(field: &'static str, id: &str) -> Result<(), ApiError> {
+    transaction::id(field, id).map_err(|e| ApiError::BadRequest(e.message))
 }

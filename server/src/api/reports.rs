@@ -67,8 +67,8 @@ pub(super) async fn scope<'a>(
     })
 }
 
-pub(super) fn check_date(field: &str, day: NaiveDate) -> Result<(), ApiError> {
-    transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.0))
+pub(super) fn check_date(field: &'static str, day: NaiveDate) -> Result<(), ApiError> {
+    transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.message))
 }
 
 /// Profit and loss over `from..=to`. Rejected transactions are not counted.

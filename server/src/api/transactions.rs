@@ -44,6 +44,27 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
+/// `?client_mutation_id=` on a delete, approve or reject: makes it
+/// idempotent — a replay of one the server already applied is answered with
+/// that one's result.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MutationQuery {
+    pub client_mutation_id: Option<String>,
+}
+
+impl MutationQuery {
+    /// The id, checked like every other client-chosen id.
+    pub fn checked(self) -> Result<Option<String>, ApiError> {
+        if let Some(cmid) = &self.client_mutation_id {
+            transaction::id("client_mutation_id", cmid)
+                .map_err(|e| ApiError::Validation(e.message))?;
+        }
+        Ok(self.client_mutation_id)
+    }
+}
+
 /// One page of transactions, newest `occurred_on` first. `from` must not be
 /// after `to` (400).
 #[utoipa::path(
@@ -74,7 +95,7 @@ pub async fn list(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     for (field, day) in [("from", q.from), ("to", q.to)] {
         if let Some(day) = day {
-            transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.0))?;
+            transaction::date(field, day).map_err(|e| ApiError::BadRequest(e.message))?;
         }
     }
     if let (Some(from), Some(to)) = (q.from, q.to) {
@@ -165,7 +186,7 @@ pub async fn create(
     principal: Principal,
     Json(new): Json<NewTransaction>,
 ) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
-    validate_new(&new).map_err(|e| ApiError::Validation(e.0))?;
+    validate_new(&new).map_err(|e| ApiError::Validation(e.message))?;
     let store = state.store().clone();
     let Principal {
         org_id,
@@ -209,7 +230,7 @@ pub async fn update(
     IdPath(id): IdPath,
     Json(patch): Json<TransactionPatch>,
 ) -> Result<axum::Json<Transaction>, ApiError> {
-    validate_patch(&patch).map_err(|e| ApiError::Validation(e.0))?;
+    validate_patch(&patch).map_err(|e| ApiError::Validation(e.message))?;
     let store = state.store().clone();
     let org_id = principal.org_id.clone();
     let t = state
@@ -217,7 +238,7 @@ pub async fn update(
             let (t, event) = store
                 .update_transaction(&principal.org_id, &id, &patch, principal.visible())
                 .await?;
-            Ok((t, vec![event]))
+            Ok((t, event.into_iter().collect()))
         })
         .await?;
     Ok(axum::Json(t))
@@ -227,9 +248,9 @@ pub async fn update(
 #[utoipa::path(
     delete, path = "/v1/transactions/{id}", tag = "finance",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "transaction id")),
+    params(("id" = String, Path, description = "transaction id"), MutationQuery),
     responses(
-        (status = 204, description = "deleted"),
+        (status = 204, description = "deleted (or already deleted by an earlier request with this client_mutation_id)"),
         (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -239,15 +260,17 @@ pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
+    Query(q): Query<MutationQuery>,
 ) -> Result<StatusCode, ApiError> {
+    let cmid = q.checked()?;
     let store = state.store().clone();
     let org_id = principal.org_id.clone();
     state
         .commit(&org_id, async move {
             let event = store
-                .delete_transaction(&principal.org_id, &id, principal.visible())
+                .delete_transaction(&principal.org_id, &id, cmid.as_deref(), principal.visible())
                 .await?;
-            Ok(((), vec![event]))
+            Ok(((), event.into_iter().collect()))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

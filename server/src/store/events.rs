@@ -140,6 +140,12 @@ impl Store {
             .await?;
             pruned += done.rows_affected();
             if done.rows_affected() < PRUNE_BATCH as u64 {
+                // The replay records go with the events of their time: a
+                // client that stayed away longer re-snapshots anyway.
+                sqlx::query("DELETE FROM mutations WHERE created_at < $1")
+                    .bind(cutoff.timestamp_millis())
+                    .execute(&self.write)
+                    .await?;
                 return Ok(pruned);
             }
         }

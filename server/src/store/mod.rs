@@ -73,6 +73,23 @@ pub enum StoreError {
     Interrupted,
     #[error("event encoding failed: {0}")]
     Json(#[from] serde_json::Error),
+    /// A `client_mutation_id` already recorded for another write (another
+    /// operation or another row).
+    #[error("client_mutation_id was already used for another write")]
+    MutationReused,
+}
+
+impl StoreError {
+    /// Whether a write with a `client_mutation_id` that failed this way
+    /// may have lost to an earlier send of itself: the row moved on (409)
+    /// or went (404) under it, or its record collided.
+    pub(crate) fn may_be_replay(&self) -> bool {
+        match self {
+            StoreError::VersionConflict { .. } | StoreError::NotFound => true,
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
 }
 
 /// Which properties of the org a caller may touch: `None` = all of them.

@@ -98,6 +98,87 @@ pub enum Created {
     Existing(Transaction),
 }
 
+/// A write that carries a `client_mutation_id` — which one, and how it
+/// is recorded in `mutations` so a replay is answered with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutationOp {
+    Update,
+    Delete,
+    Approve,
+    Reject,
+}
+
+impl MutationOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            MutationOp::Update => "update",
+            MutationOp::Delete => "delete",
+            MutationOp::Approve => "approve",
+            MutationOp::Reject => "reject",
+        }
+    }
+}
+
+/// What an earlier write with this `client_mutation_id` did: `Some(row)` it
+/// returned (`None` for a delete). Err when the id was used for another write.
+async fn replayed<'e, E>(
+    executor: E,
+    org_id: &str,
+    cmid: &str,
+    op: MutationOp,
+    target_id: &str,
+    visible: Visible<'_>,
+) -> Result<Option<Option<Transaction>>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let found: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT op, target_id, result FROM mutations WHERE org_id = $1 AND client_mutation_id = $2",
+    )
+    .bind(org_id)
+    .bind(cmid)
+    .fetch_optional(executor)
+    .await?;
+    let Some((done_op, done_target, result)) = found else {
+        return Ok(None);
+    };
+    if done_op != op.as_str() || done_target != target_id {
+        return Err(StoreError::MutationReused);
+    }
+    let result: Option<Transaction> = result.map(|r| serde_json::from_str(&r)).transpose()?;
+    if result
+        .as_ref()
+        .is_some_and(|t| !in_scope(visible, &t.property_id))
+    {
+        return Err(StoreError::NotFound);
+    }
+    Ok(Some(result))
+}
+
+/// Records a write made under `cmid` in its own transaction.
+async fn record(
+    tx: &mut DbTx<'_, Any>,
+    org_id: &str,
+    cmid: &str,
+    op: MutationOp,
+    target_id: &str,
+    result: Option<&Transaction>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mutations (org_id, client_mutation_id, op, target_id, result, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org_id)
+    .bind(cmid)
+    .bind(op.as_str())
+    .bind(target_id)
+    .bind(result.map(serde_json::to_string).transpose()?)
+    .bind(now().timestamp_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Restrict a query to the caller's visible properties.
 fn push_scope(q: &mut Sql<'_>, visible: Visible<'_>) {
     if let Some(ids) = visible {
@@ -396,8 +477,64 @@ impl Store {
         id: &str,
         patch: &TransactionPatch,
         visible: Visible<'_>,
-    ) -> Result<(Transaction, Event), StoreError> {
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let cmid = patch.client_mutation_id.as_deref();
+        let outcome = self.update_once(org_id, id, patch, visible).await;
+        match self
+            .or_replayed(outcome, org_id, cmid, MutationOp::Update, id, visible)
+            .await?
+        {
+            Ok(written) => Ok(written),
+            Err(Some(t)) => Ok((t, None)),
+            Err(None) => Err(StoreError::Corrupt(format!(
+                "update {id} recorded without its row"
+            ))),
+        }
+    }
+
+    /// A write that lost a race or failed on its record may have lost it to
+    /// an earlier send of itself (a replay that overtook or ran beside the
+    /// first send): answer with that one's result (`Err(result)`) if so.
+    async fn or_replayed<T>(
+        &self,
+        outcome: Result<T, StoreError>,
+        org_id: &str,
+        cmid: Option<&str>,
+        op: MutationOp,
+        target_id: &str,
+        visible: Visible<'_>,
+    ) -> Result<Result<T, Option<Transaction>>, StoreError> {
+        match (outcome, cmid) {
+            (Ok(t), _) => Ok(Ok(t)),
+            (Err(e), Some(cmid)) if e.may_be_replay() => {
+                match replayed(&self.write, org_id, cmid, op, target_id, visible).await? {
+                    Some(result) => Ok(Err(result)),
+                    None => Err(e),
+                }
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    async fn update_once(
+        &self,
+        org_id: &str,
+        id: &str,
+        patch: &TransactionPatch,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
         let mut tx = self.write.begin().await?;
+        if let Some(cmid) = &patch.client_mutation_id {
+            if let Some(done) =
+                replayed(&mut *tx, org_id, cmid, MutationOp::Update, id, visible).await?
+            {
+                tx.rollback().await?;
+                let t = done.ok_or_else(|| {
+                    StoreError::Corrupt(format!("update {id} recorded without its row"))
+                })?;
+                return Ok((t, None));
+            }
+        }
         let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
         if before.version != patch.version {
             return Err(StoreError::VersionConflict {
@@ -433,6 +570,9 @@ impl Store {
         after.version += 1;
         after.updated_at = at;
         save(&mut tx, org_id, &after, before.version).await?;
+        if let Some(cmid) = &patch.client_mutation_id {
+            record(&mut tx, org_id, cmid, MutationOp::Update, id, Some(&after)).await?;
+        }
         let event = events::append(
             &mut tx,
             org_id,
@@ -441,7 +581,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok((after, event))
+        Ok((after, Some(event)))
     }
 
     /// Delete a row; its event carries only the id.
@@ -450,9 +590,33 @@ impl Store {
         &self,
         org_id: &str,
         id: &str,
+        cmid: Option<&str>,
         visible: Visible<'_>,
-    ) -> Result<Event, StoreError> {
+    ) -> Result<Option<Event>, StoreError> {
+        let outcome = self.delete_once(org_id, id, cmid, visible).await;
+        Ok(self
+            .or_replayed(outcome, org_id, cmid, MutationOp::Delete, id, visible)
+            .await?
+            .unwrap_or(None))
+    }
+
+    async fn delete_once(
+        &self,
+        org_id: &str,
+        id: &str,
+        cmid: Option<&str>,
+        visible: Visible<'_>,
+    ) -> Result<Option<Event>, StoreError> {
         let mut tx = self.write.begin().await?;
+        if let Some(cmid) = cmid {
+            if replayed(&mut *tx, org_id, cmid, MutationOp::Delete, id, visible)
+                .await?
+                .is_some()
+            {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         // Conditional on the version read, so the event describes the row
         // that was really deleted: if a concurrent update committed in
         // between, read the row again (each statement sees the newest
@@ -477,6 +641,9 @@ impl Store {
                 return lost_race(&mut tx, org_id, id).await;
             }
         };
+        if let Some(cmid) = cmid {
+            record(&mut tx, org_id, cmid, MutationOp::Delete, id, None).await?;
+        }
         let event = events::append(
             &mut tx,
             org_id,
@@ -493,7 +660,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(event)
+        Ok(Some(event))
     }
 
     /// Approve or reject. Setting the status a row already has changes
@@ -504,9 +671,47 @@ impl Store {
         org_id: &str,
         id: &str,
         status: TransactionStatus,
+        cmid: Option<&str>,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let op = match status {
+            TransactionStatus::Rejected => MutationOp::Reject,
+            _ => MutationOp::Approve,
+        };
+        let outcome = self
+            .set_status_once(org_id, id, status, op, cmid, visible)
+            .await;
+        match self
+            .or_replayed(outcome, org_id, cmid, op, id, visible)
+            .await?
+        {
+            Ok(written) => Ok(written),
+            Err(Some(t)) => Ok((t, None)),
+            Err(None) => Err(StoreError::Corrupt(format!(
+                "status of {id} recorded without its row"
+            ))),
+        }
+    }
+
+    async fn set_status_once(
+        &self,
+        org_id: &str,
+        id: &str,
+        status: TransactionStatus,
+        op: MutationOp,
+        cmid: Option<&str>,
         visible: Visible<'_>,
     ) -> Result<(Transaction, Option<Event>), StoreError> {
         let mut tx = self.write.begin().await?;
+        if let Some(cmid) = cmid {
+            if let Some(done) = replayed(&mut *tx, org_id, cmid, op, id, visible).await? {
+                tx.rollback().await?;
+                let t = done.ok_or_else(|| {
+                    StoreError::Corrupt(format!("status of {id} recorded without its row"))
+                })?;
+                return Ok((t, None));
+            }
+        }
         // Approve and reject carry no version: a concurrent change that
         // commits between the read and the write is read again and the
         // status applied to it (or found already set), never a false 409.
@@ -533,6 +738,9 @@ impl Store {
             TransactionStatus::Approved => EventType::Approved,
             TransactionStatus::Pending => EventType::Updated,
         };
+        if let Some(cmid) = cmid {
+            record(&mut tx, org_id, cmid, op, id, Some(&after)).await?;
+        }
         let event =
             events::append(&mut tx, org_id, changed_event(kind, &before, &after), at).await?;
         tx.commit().await?;

@@ -62,7 +62,16 @@ async fn request_fields_carry_their_real_rules() {
     assert!(required.contains(&"amount_minor") && !required.contains(&"memo"));
 
     let patch = &schemas["TransactionPatch"];
-    assert_eq!(patch["minProperties"], 2);
+    // At least one change; `version` and `client_mutation_id` alone are not.
+    let alternatives: Vec<&str> = patch["anyOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["required"][0].as_str().unwrap())
+        .collect();
+    assert!(alternatives.contains(&"memo") && alternatives.contains(&"occurred_on"));
+    assert!(!alternatives.contains(&"version") && !alternatives.contains(&"client_mutation_id"));
+    assert_eq!(patch["properties"]["client_mutation_id"]["maxLength"], 128);
     assert_eq!(patch["properties"]["version"]["minimum"], 1);
     assert_eq!(
         patch["properties"]["category"]["type"], "string",

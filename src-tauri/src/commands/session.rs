@@ -20,7 +20,9 @@ pub async fn sign_in(
     shell.core.sign_in(&server_url, &email, &password).await
 }
 
+/// Refuses with `kind: "unsent"` (and how many) while writes are not on
+/// the server, unless `force`.
 #[tauri::command]
-pub async fn sign_out(shell: State<'_, Shell>) -> Result<(), CommandError> {
-    shell.core.sign_out().await
+pub async fn sign_out(shell: State<'_, Shell>, force: Option<bool>) -> Result<(), CommandError> {
+    shell.core.sign_out(force.unwrap_or(false)).await
 }

@@ -19,6 +19,8 @@
 //! | `a_restart_opens_the_cached_data_in_the_saved_windows` | session + cache + layout kept across starts |
 //! | `saved_window_positions_and_sizes_are_restored` | layout geometry |
 //! | `signing_in_through_the_form_persists_the_session_and_sign_out_ends_it` | sign-in form, store, sign-out |
+//! | `attention::a_refused_write_stays_visible_with_its_reason_until_fixed_and_resent` | issue 12: a refused write stays in sight with the server's reason |
+//! | `attention::a_row_entered_offline_outlives_another_users_sign_in_and_reaches_the_server_once` | issue 12: per-identity cache, sign-out warning |
 
 mod app;
 mod driver;
@@ -59,6 +61,8 @@ macro_rules! prereqs_or_skip {
         }
     };
 }
+
+mod attention;
 
 /// Checklist 1: 2–6 windows share one long-poll; a write from another
 /// client appears in every window. Saves the screenshots.
@@ -811,7 +815,12 @@ async fn memo_log(app: &App, handle: &str) -> Result<Vec<Vec<(String, bool)>>> {
 }
 
 /// Types a revenue entry into window `handle`'s new-row line and presses Enter.
-async fn type_new_revenue(app: &App, handle: &str, amount: &str, memo: &str) -> Result<()> {
+pub(crate) async fn type_new_revenue(
+    app: &App,
+    handle: &str,
+    amount: &str,
+    memo: &str,
+) -> Result<()> {
     let s = app.s();
     s.switch_to(handle).await?;
     let line = "[data-testid=\"new-row-revenue\"]";

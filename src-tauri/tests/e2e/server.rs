@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) const PASSWORD: &str = "demo";
 pub(crate) const OWNER: &str = "owner@demo.test";
+pub(crate) const MANAGER: &str = "manager@demo.test";
 
 pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
@@ -186,6 +187,29 @@ impl Remote {
             .error_for_status()?
             .json()
             .await?)
+    }
+
+    /// Every transaction this user sees.
+    pub(crate) async fn all(&self) -> Result<Vec<Transaction>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut rb = self
+                .http
+                .get(format!("{}/v1/transactions", self.url))
+                .bearer_auth(&self.token)
+                .query(&[("limit", "500")]);
+            if let Some(a) = &after {
+                rb = rb.query(&[("after", a)]);
+            }
+            let page: ledgerline_wire::TransactionPage =
+                rb.send().await?.error_for_status()?.json().await?;
+            out.extend(page.items);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The server's profit-loss for `from..=to`, all properties.

@@ -6,6 +6,10 @@
 //! published to the subscribers ([`Hub`]) after its commit while the lock is
 //! still held — so batches reach windows in exactly the order they were
 //! applied, each stamped with the `seq` the cache is at after it.
+//!
+//! One file per identity (server + user), each with its lock file
+//! ([`lock`]); opening one that cannot be used moves it aside and rebuilds
+//! it ([`recovery`]); [`CacheError`] says why a cache could not be opened.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -25,6 +29,13 @@ use sqlx::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod error;
+mod lock;
+mod recovery;
+
+pub use error::CacheError;
+pub use recovery::Recovered;
+
 use crate::{
     fanout::{Hub, Subscription},
     telemetry::Telemetry,
@@ -38,6 +49,8 @@ const CHUNK: usize = 500;
 /// windows re-read their lists on `sync_progress { finished: true }`.
 pub const SNAPSHOT_PATCH_LIMIT: usize = 10_000;
 pub const DEFAULT_PAGE: u32 = 100;
+/// How long a write waits for a lock held elsewhere, unless told otherwise.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_PAGE: u32 = 5_000;
 
 const COLS: &str = "id, kind, property_id, amount_minor, currency, category, memo, occurred_on, \
@@ -77,12 +90,25 @@ pub struct Cache {
     writer: Arc<Mutex<()>>,
     hub: Hub,
     telemetry: Arc<Telemetry>,
+    /// The lock file, held while any clone of the cache lives.
+    lock: Option<Arc<lock::CacheLock>>,
 }
 
 /// An open write transaction holding the writer lock.
 pub(crate) struct Write {
     pub(crate) tx: sqlx::Transaction<'static, Sqlite>,
     _writer: OwnedMutexGuard<()>,
+}
+
+/// Which head a snapshot of the rows belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotAt {
+    /// The head fetched before the pages of a first or reset snapshot: the
+    /// cache moves to it whatever it held (a reset may move it back).
+    Head(u64),
+    /// The head fetched before the pages of a re-fetch beside the poll
+    /// loop (window focus, offline): dropped if the cache is already past it.
+    NotBefore(u64),
 }
 
 /// What applying a poll response did.
@@ -99,17 +125,34 @@ pub struct Applied {
 }
 
 impl Cache {
-    /// Opens (creating if missing) and migrates the cache at `path`.
-    pub async fn open(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, sqlx::Error> {
+    /// Opens (creating if missing) and migrates the cache at `path`, taking
+    /// its lock file first. See [`Cache::open_or_rebuild`] for the core's way.
+    pub async fn open(path: &Path, telemetry: Arc<Telemetry>) -> Result<Cache, CacheError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let lock = Arc::new(lock::CacheLock::acquire(path)?);
+        let mut cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
+        cache.lock = Some(lock);
+        Ok(cache)
+    }
+
+    /// Where the lock file is, if this cache holds one.
+    pub fn lock_path(&self) -> Option<&Path> {
+        self.lock.as_deref().map(lock::CacheLock::path)
+    }
+
+    async fn open_unlocked(
+        path: &Path,
+        telemetry: Arc<Telemetry>,
+        busy_timeout: Duration,
+    ) -> Result<Cache, CacheError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-32000")
             // Checkpoints (the only fsyncs under synchronous=NORMAL) run in
@@ -141,6 +184,7 @@ impl Cache {
             writer: Arc::new(Mutex::new(())),
             hub: Hub::default(),
             telemetry,
+            lock: None,
         };
         let seq = cache.seq().await?.unwrap_or(0);
         Telemetry::set(&cache.telemetry.cache_seq, seq);
@@ -359,14 +403,33 @@ impl Cache {
     }
 
     /// Makes the rows equal to a full snapshot (keeping rows with writes
-    /// still in the outbox), publishes the difference, and — when `seq` is
-    /// given — moves the cache to it. Returns how many rows changed.
+    /// still in the outbox), publishes the difference, and moves the cache
+    /// to the snapshot's head. Returns how many rows changed, or `None` when
+    /// a [`SnapshotAt::NotBefore`] snapshot was older than the cache.
+    ///
+    /// This is what keeps the one ordered writer path: every write of the
+    /// server's rows — poll answers and snapshots alike — goes through the
+    /// one writer lock stamped with the seq it reflects, and a snapshot
+    /// taken before events the poll loop has applied since is dropped here,
+    /// under the lock, rather than undoing them (dropping a row the poll
+    /// just added, or bringing back one it just deleted).
     pub async fn replace_all(
         &self,
         rows: Vec<Transaction>,
-        seq: Option<u64>,
-    ) -> Result<usize, sqlx::Error> {
+        at: SnapshotAt,
+    ) -> Result<Option<usize>, sqlx::Error> {
         let mut w = self.write().await?;
+        let seq = match at {
+            SnapshotAt::Head(seq) => seq,
+            SnapshotAt::NotBefore(head) => {
+                let current = get_seq(&mut w.tx).await?.unwrap_or(0);
+                if current > head {
+                    tracing::debug!(current, head, "snapshot older than the cache; dropped");
+                    return Ok(None);
+                }
+                head
+            }
+        };
         let existing: HashMap<String, (i64, bool)> =
             sqlx::query("SELECT id, version, pending_sync FROM rows")
                 .fetch_all(&mut *w.tx)
@@ -379,11 +442,14 @@ impl Cache {
                     )
                 })
                 .collect();
-        let protected: HashSet<String> = sqlx::query_scalar("SELECT target_id FROM outbox")
-            .fetch_all(&mut *w.tx)
-            .await?
-            .into_iter()
-            .collect();
+        // Rows with a write on its way keep their overlay; a held write's
+        // row follows the server (the write is in the attention list).
+        let protected: HashSet<String> =
+            sqlx::query_scalar("SELECT target_id FROM outbox WHERE state = 'queued'")
+                .fetch_all(&mut *w.tx)
+                .await?
+                .into_iter()
+                .collect();
         let incoming: HashSet<&str> = rows.iter().map(|t| t.id.as_str()).collect();
         let confirmed_locals: Vec<String> = rows
             .iter()
@@ -426,15 +492,13 @@ impl Cache {
                 .filter(|r| written.contains(&r.id))
                 .map(|row| Patch::Upsert { row }),
         );
-        if let Some(seq) = seq {
-            set_seq(&mut w.tx, seq).await?;
-        }
+        set_seq(&mut w.tx, seq).await?;
         let changed = patches.len();
         if changed > SNAPSHOT_PATCH_LIMIT {
             patches.clear();
         }
         self.finish(w, patches).await?;
-        Ok(changed)
+        Ok(Some(changed))
     }
 
     /// One page of rows, newest first, with the total count and seq, read
@@ -483,30 +547,29 @@ impl Cache {
             .collect()
     }
 
-    /// Marks the cache as `identity`'s (server, org, user). Rows, seq and
-    /// outbox of anybody else are wiped first. Returns whether it wiped.
-    pub async fn claim(&self, identity: &str) -> Result<bool, sqlx::Error> {
+    /// Marks the cache as `identity`'s (server, org, user), or refuses
+    /// ([`CacheError::Foreign`]) if it holds somebody else's rows — their
+    /// unsent writes are never wiped, nor sent as this identity.
+    pub async fn claim(&self, identity: &str) -> Result<(), CacheError> {
         let mut w = self.write().await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'identity'")
                 .fetch_optional(&mut *w.tx)
                 .await?;
-        let wipe = current.as_deref().is_some_and(|c| c != identity);
-        if wipe {
-            sqlx::query("DELETE FROM rows").execute(&mut *w.tx).await?;
-            sqlx::query("DELETE FROM outbox")
-                .execute(&mut *w.tx)
-                .await?;
-            sqlx::query("DELETE FROM meta").execute(&mut *w.tx).await?;
+        match current {
+            Some(c) if c != identity => return Err(CacheError::Foreign),
+            Some(_) => {}
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('identity', ?)")
+                    .bind(identity)
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
         }
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('identity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(identity)
-            .execute(&mut *w.tx)
-            .await?;
         let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
         w.tx.commit().await?;
         Telemetry::set(&self.telemetry.cache_seq, seq);
-        Ok(wipe)
+        Ok(())
     }
 
     /// Forgets the seq so the next poll loop starts with a full snapshot.
@@ -929,7 +992,7 @@ pub(crate) mod tests {
         let mut moved = txn("a", 2, None);
         moved.property_id = "p2".into();
         cache
-            .replace_all(vec![txn("a", 1, None), moved], Some(1))
+            .replace_all(vec![txn("a", 1, None), moved], SnapshotAt::Head(1))
             .await
             .unwrap();
         let row = cache.get("a").await.unwrap().unwrap();
@@ -1010,9 +1073,10 @@ pub(crate) mod tests {
                     txn("old", 2, None),
                     txn("new", 1, None),
                 ],
-                Some(9),
+                SnapshotAt::Head(9),
             )
             .await
+            .unwrap()
             .unwrap();
         assert_eq!(changed, 3);
         let mut got = ids(&sub.batches.try_recv().unwrap());
@@ -1034,17 +1098,163 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn claiming_for_someone_else_wipes_the_cache() {
+    async fn a_refetch_older_than_the_polled_events_changes_nothing() {
         let (_dir, cache) = open_temp().await;
-        assert!(!cache.claim("srv|org|alice").await.unwrap());
         cache
             .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
             .await
             .unwrap();
-        assert!(!cache.claim("srv|org|alice").await.unwrap());
-        assert_eq!(cache.all_rows().await.unwrap().len(), 1);
-        assert!(cache.claim("srv|org|bob").await.unwrap());
+        // The poll loop applies seq 2 (a new row) while a re-fetch that read
+        // the head at 1 is still paging; its rows lack the new row.
+        cache
+            .apply_events(&[event(2, EventType::Added, txn("b", 1, None))], 2)
+            .await
+            .unwrap();
+        let dropped = cache
+            .replace_all(vec![txn("a", 1, None)], SnapshotAt::NotBefore(1))
+            .await
+            .unwrap();
+        assert_eq!(dropped, None);
+        assert!(
+            cache.get("b").await.unwrap().is_some(),
+            "the polled row stays"
+        );
+        assert_eq!(cache.seq().await.unwrap(), Some(2));
+        // One at the cache's head or later is applied.
+        let applied = cache
+            .replace_all(vec![txn("b", 1, None)], SnapshotAt::NotBefore(2))
+            .await
+            .unwrap();
+        assert_eq!(applied, Some(1));
+        assert!(cache.get("a").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cache_is_never_claimed_for_someone_else() {
+        let (_dir, cache) = open_temp().await;
+        cache.claim("srv|org|alice").await.unwrap();
+        cache
+            .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
+            .await
+            .unwrap();
+        cache.claim("srv|org|alice").await.unwrap();
+        assert!(matches!(
+            cache.claim("srv|org|bob").await,
+            Err(CacheError::Foreign)
+        ));
+        assert_eq!(cache.all_rows().await.unwrap().len(), 1, "nothing wiped");
+    }
+
+    async fn with_one_unsent_create(path: &Path) {
+        let cache = Cache::open(path, Default::default()).await.unwrap();
+        cache.claim("srv|org|alice").await.unwrap();
+        let mut w = cache.write().await.unwrap();
+        let body = serde_json::json!({
+            "kind": "revenue", "property_id": "p1", "amount_minor": 500, "currency": "USD",
+            "category": "rooms", "memo": "kept", "occurred_on": "2026-11-27",
+            "client_mutation_id": "m1"
+        });
+        crate::outbox::push(
+            &mut w.tx,
+            &crate::outbox::Entry {
+                id: 0,
+                client_mutation_id: "m1".into(),
+                op: crate::outbox::Op::Create,
+                target_id: "local-m1".into(),
+                body: Some(body),
+                prior: None,
+                state: crate::outbox::State::Queued,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+        cache.finish(w, vec![]).await.unwrap();
+        cache.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_cache_from_a_newer_app_is_moved_aside_and_its_unsent_writes_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        with_one_unsent_create(&path).await;
+        // A migration this app does not know: a newer app wrote the file.
+        {
+            let cache = Cache::open_unlocked(&path, Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+                .execute(&cache.writer_pool)
+                .await
+                .unwrap();
+            cache.close().await;
+        }
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+        let recovered = recovered.expect("moved aside");
+        assert!(recovered.moved_to.exists());
+        assert_eq!(recovered.salvaged, 1);
+        let queued = crate::outbox::all(cache.pool()).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].client_mutation_id, "m1");
+        let row = cache
+            .get("local-m1")
+            .await
+            .unwrap()
+            .expect("its row is back");
+        assert!(row.pending_sync);
+        assert_eq!(cache.seq().await.unwrap(), None, "to be re-snapshotted");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_database_is_rebuilt_without_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        std::fs::write(&path, b"this is not an sqlite file, not even close........").unwrap();
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+        let recovered = recovered.expect("moved aside");
+        assert_eq!(recovered.salvaged, 0);
+        assert!(recovered.message().contains("rebuilt"));
         assert!(cache.all_rows().await.unwrap().is_empty());
-        assert_eq!(cache.seq().await.unwrap(), None);
+        // And the rebuilt one opens cleanly next time.
+        drop(cache);
+    }
+
+    #[tokio::test]
+    async fn a_second_opener_of_a_cache_is_refused_while_the_first_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let (first, _) =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+        let second =
+            Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT).await;
+        assert!(matches!(second, Err(CacheError::Locked { .. })));
+        first.close().await;
+        drop(first);
+        Cache::open_or_rebuild(&path, "srv|org|alice", Default::default(), BUSY_TIMEOUT)
+            .await
+            .expect("free once the first is gone");
+    }
+
+    #[tokio::test]
+    async fn another_accounts_file_is_moved_aside_and_nothing_of_it_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        with_one_unsent_create(&path).await;
+        let (cache, recovered) =
+            Cache::open_or_rebuild(&path, "srv|org|bob", Default::default(), BUSY_TIMEOUT)
+                .await
+                .unwrap();
+        let recovered = recovered.unwrap();
+        assert_eq!(recovered.salvaged, 0);
+        assert!(recovered.moved_to.exists(), "alice's writes are kept aside");
+        assert!(crate::outbox::all(cache.pool()).await.unwrap().is_empty());
     }
 }
