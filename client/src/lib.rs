@@ -11,7 +11,7 @@
 //! `tauri::ipc::Channel`, and implements [`Emitter`] with `emit`.
 //!
 //! # Layout
-//! - [`handle`]: [`Core`], the cheap-clone handle; one method per command.
+//! - [`core`]: [`Core`], the cheap-clone handle holding the sessions; one method per command.
 //! - [`view`]: the shapes windows see (`Row`, `Patch`, `PatchBatch`,
 //!   `Status`, `Aggregates`, `Diagnostics`, …).
 //! - [`session`]: the persisted session and the context its tasks share.
@@ -37,12 +37,12 @@ pub mod api;
 pub mod backoff;
 pub mod cache;
 pub mod config;
+pub mod core;
 pub mod debounce;
 pub mod emit;
 pub mod error;
 pub mod fanout;
 pub mod flags;
-pub mod handle;
 pub mod mutations;
 pub mod outbox;
 pub mod realtime;
@@ -52,11 +52,11 @@ pub mod telemetry;
 pub mod view;
 pub mod watchdog;
 
+pub use crate::core::Core;
 pub use config::CoreConfig;
 pub use emit::{ChannelEmitter, CoreEvent, Emitter, NoopEmitter};
 pub use error::{ApiError, CommandError, ErrorKind};
 pub use fanout::Subscription;
-pub use handle::Core;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
     Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,

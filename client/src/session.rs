@@ -19,14 +19,16 @@ use crate::{
     api::Api,
     cache::Cache,
     config::CoreConfig,
-    emit::Emitter,
+    emit::SessionEmitter,
     flags::Flags,
     telemetry::Telemetry,
     view::{SessionView, Status, StatusState},
 };
 
-/// The key the session is stored under.
-pub const SESSION_KEY: &str = "session";
+/// The key the signed-in sessions are stored under (a list).
+pub const SESSIONS_KEY: &str = "sessions";
+/// The key of earlier versions' one session; read once, then removed.
+pub const LEGACY_SESSION_KEY: &str = "session";
 
 /// What survives a restart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +55,7 @@ impl StoredSession {
 
     pub fn view(&self) -> SessionView {
         SessionView {
+            id: self.id(),
             server_url: self.server_url.clone(),
             user: self.user.clone(),
             org: self.org.clone(),
@@ -68,6 +71,12 @@ impl StoredSession {
     /// The file name of this identity's cache: server and user, readable.
     pub fn cache_file(&self) -> String {
         cache_file(&self.server_url, &self.user.id)
+    }
+
+    /// The session's id: its cache file's name without the extension, so
+    /// the same identity always has the same id.
+    pub fn id(&self) -> String {
+        self.cache_file().trim_end_matches(".sqlite").to_owned()
     }
 }
 
@@ -95,11 +104,11 @@ pub fn cache_file(server_url: &str, user_id: &str) -> String {
 /// The status badge: publishes a change to the emitter once.
 pub struct StatusCell {
     tx: watch::Sender<Status>,
-    emitter: Arc<dyn Emitter>,
+    emitter: SessionEmitter,
 }
 
 impl StatusCell {
-    pub fn new(emitter: Arc<dyn Emitter>) -> StatusCell {
+    pub(crate) fn new(emitter: SessionEmitter) -> StatusCell {
         StatusCell {
             tx: watch::Sender::new(Status {
                 state: StatusState::Reconnecting,
@@ -137,10 +146,12 @@ impl StatusCell {
 
 /// Everything the tasks of one session share.
 pub(crate) struct SessionCtx {
+    /// [`StoredSession::id`].
+    pub(crate) id: Arc<str>,
     pub(crate) stored: StoredSession,
     pub(crate) api: Api,
     pub(crate) cache: Cache,
-    pub(crate) emitter: Arc<dyn Emitter>,
+    pub(crate) emitter: SessionEmitter,
     pub(crate) telemetry: Arc<Telemetry>,
     pub(crate) flags: Flags,
     pub(crate) config: CoreConfig,

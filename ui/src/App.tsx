@@ -6,6 +6,7 @@ import { parseView } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
 import { NeedsAttention } from "./NeedsAttention";
+import { SessionBar } from "./SessionBar";
 import { ReportView } from "./ReportView";
 import { SignIn } from "./SignIn";
 import type { CommandError, SessionView } from "./types";
@@ -22,6 +23,8 @@ export function App() {
   const [unsent, setUnsent] = useState<string | null>(null);
   // A message from the core to read once (a cache rebuilt, …).
   const [notice, setNotice] = useState<string | null>(null);
+  // Signing in to one more organization from this window.
+  const [adding, setAdding] = useState(false);
   useEffect(() => ipc.effectListener(ipc.onNotice(setNotice)), []);
   const view = parseView(window.location.search);
 
@@ -62,7 +65,23 @@ export function App() {
     [],
   );
 
+  const switchTo = (s: SessionView) => {
+    setAdding(false);
+    if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
+    identityRef.current = identity(s);
+    setState({ phase: "in", session: s });
+  };
   if (state.phase === "loading") return <div className="boot">Loading…</div>;
+  if (adding) {
+    return (
+      <div className="adding">
+        <button type="button" data-testid="cancel-add" onClick={() => setAdding(false)}>
+          Back
+        </button>
+        <SignIn onSignedIn={switchTo} />
+      </div>
+    );
+  }
   if (state.phase === "out") {
     return (
       <SignIn
@@ -114,6 +133,7 @@ export function App() {
             </button>
           </div>
         )}
+        <SessionBar session={s} onSwitch={switchTo} onAdd={() => setAdding(true)} />
         <NeedsAttention session={s} />
         {page(s)}
       </div>

@@ -90,8 +90,9 @@ pub struct Cache {
     writer: Arc<Mutex<()>>,
     hub: Hub,
     telemetry: Arc<Telemetry>,
-    /// The lock file, held while any clone of the cache lives.
-    lock: Option<Arc<lock::CacheLock>>,
+    /// The lock file, held until [`Cache::close`] (or the last clone goes).
+    /// A std Mutex: taken once, never across `.await`.
+    lock: Arc<std::sync::Mutex<Option<lock::CacheLock>>>,
 }
 
 /// An open write transaction holding the writer lock.
@@ -131,15 +132,23 @@ impl Cache {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let lock = Arc::new(lock::CacheLock::acquire(path)?);
-        let mut cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
-        cache.lock = Some(lock);
+        let lock = lock::CacheLock::acquire(path)?;
+        let cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
+        cache.hold(lock);
         Ok(cache)
     }
 
     /// Where the lock file is, if this cache holds one.
-    pub fn lock_path(&self) -> Option<&Path> {
-        self.lock.as_deref().map(lock::CacheLock::path)
+    pub fn lock_path(&self) -> Option<std::path::PathBuf> {
+        self.lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|l| l.path().to_owned())
+    }
+
+    fn hold(&self, lock: lock::CacheLock) {
+        *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
     }
 
     async fn open_unlocked(
@@ -184,7 +193,7 @@ impl Cache {
             writer: Arc::new(Mutex::new(())),
             hub: Hub::default(),
             telemetry,
-            lock: None,
+            lock: Default::default(),
         };
         let seq = cache.seq().await?.unwrap_or(0);
         Telemetry::set(&cache.telemetry.cache_seq, seq);
@@ -199,10 +208,12 @@ impl Cache {
         &self.pool
     }
 
-    /// Closes the pool (waits for its connections to finish).
+    /// Closes the pool (waits for its connections to finish) and releases
+    /// the lock file, so the same identity can open it again at once.
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer_pool.close().await;
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Copies the WAL into the database every `every` (off the apply path),
