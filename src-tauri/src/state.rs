@@ -120,6 +120,11 @@ impl Shell {
             .insert(label.to_owned(), session.to_owned());
     }
 
+    /// The session window `label` was bound to, if any.
+    pub fn bound_session(&self, label: &str) -> Option<String> {
+        self.lock().sessions.get(label).cloned()
+    }
+
     /// The session window `label` belongs to: its own, else the first one.
     pub fn session_of(&self, label: &str) -> Option<String> {
         let bound = self.lock().sessions.get(label).cloned();

@@ -126,6 +126,7 @@ pub fn save_layout<R: Runtime>(app: &AppHandle<R>) {
         .filter_map(|(label, target)| {
             let window = app.get_webview_window(&label)?;
             Some(SavedWindow {
+                session: shell.bound_session(&label),
                 target,
                 geometry: geometry(&window),
             })
