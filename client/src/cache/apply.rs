@@ -8,8 +8,6 @@ use super::*;
 /// Rows per multi-row statement: 16 columns × 500 = 8000 bind parameters,
 /// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
 const CHUNK: usize = 500;
-/// A re-snapshot that changes more rows than this is not sent as patches;
-/// windows re-read their lists on `sync_progress { finished: true }`.
 /// Which head a snapshot of the rows belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotAt {

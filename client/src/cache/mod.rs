@@ -49,6 +49,8 @@ use crate::{
     view::{Patch, PatchBatch, Row, RowPage, RowQuery, Subscribed},
 };
 
+/// A re-snapshot that changes more rows than this is not sent as patches;
+/// windows re-read their lists on `sync_progress { finished: true }`.
 pub const SNAPSHOT_PATCH_LIMIT: usize = 10_000;
 pub const DEFAULT_PAGE: u32 = 100;
 /// How long a write waits for a lock held elsewhere, unless told otherwise.
