@@ -62,6 +62,13 @@ struct Shared {
     // A std Mutex: pushed to, removed from or cloned out of, never held
     // across `.await`. In sign-in order; the first is the default.
     sessions: Mutex<Vec<Arc<SessionCtx>>>,
+    /// Stored sessions this process could not resume (their cache is held
+    /// by another Ledgerline process): kept in the store, not running here.
+    /// A std Mutex, like `sessions`.
+    dormant: Mutex<Vec<StoredSession>>,
+    /// Why something could not be done at start, for the windows to show
+    /// (a session not resumed, …).
+    notices: Mutex<Vec<String>>,
     root: CancellationToken,
     tracker: TaskTracker,
     _cancel_on_drop: DropGuard,
@@ -93,6 +100,8 @@ impl Core {
                 http,
                 flags,
                 sessions: Mutex::new(Vec::new()),
+                dormant: Mutex::new(Vec::new()),
+                notices: Mutex::new(Vec::new()),
                 _cancel_on_drop: root.clone().drop_guard(),
                 root,
                 tracker: TaskTracker::new(),
@@ -104,13 +113,25 @@ impl Core {
                 continue;
             }
             let id = stored.id();
-            if let Err(e) = core.start(stored).await {
+            if let Err(e) = core.start(stored.clone()).await {
                 tracing::warn!(error = %e, session = %id, "a stored session could not be resumed");
-                core.shared.emitter.notice(&id, e.message);
+                let message = format!(
+                    "{} ({}) was not resumed: {}",
+                    stored.user.email, stored.org.name, e.message
+                );
+                core.shared.emitter.notice(&id, message.clone());
+                lock(&core.shared.notices).push(message);
+                lock(&core.shared.dormant).push(stored);
             }
         }
         core.persist();
         Ok(core)
+    }
+
+    /// What could not be done at start (a stored session not resumed, and
+    /// why), for windows that opened after it was emitted.
+    pub fn notices(&self) -> Vec<String> {
+        lock(&self.shared.notices).clone()
     }
 
     /// What the store holds: the list, or earlier versions' one session.
@@ -139,9 +160,11 @@ impl Core {
         Ok(out)
     }
 
-    /// Writes the running sessions to the store (what a restart resumes).
+    /// Writes the sessions to the store (what a restart resumes): the
+    /// running ones and the dormant ones another process holds.
     fn persist(&self) {
-        let stored: Vec<StoredSession> = self.all().iter().map(|c| c.stored.clone()).collect();
+        let mut stored: Vec<StoredSession> = self.all().iter().map(|c| c.stored.clone()).collect();
+        stored.extend(lock(&self.shared.dormant).iter().cloned());
         let result = match serde_json::to_value(&stored) {
             Ok(json) if stored.is_empty() => self.shared.store.delete(SESSIONS_KEY).map(|_| json),
             Ok(json) => self
@@ -340,6 +363,7 @@ impl Core {
         })?;
         let stored = StoredSession::from_login(url, login);
         let id = stored.id();
+        lock(&self.shared.dormant).retain(|d| d.id() != id);
         if let Some(same) = self.all().into_iter().find(|c| *c.id == *id) {
             self.end(&same, true).await;
         }
@@ -633,6 +657,11 @@ impl Core {
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
     }
+}
+
+/// A std Mutex's guard, whether or not a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn signed_out_status() -> Status {

@@ -25,7 +25,19 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
   // Signing in to one more organization from this window.
   const [adding, setAdding] = useState(false);
-  useEffect(() => ipc.effectListener(ipc.onNotice(setNotice)), []);
+  useEffect(() => {
+    // Said before this window opened (e.g. a session another process holds).
+    ipc.notices().then((n) => n.length > 0 && setNotice(n.join(" ")), () => {});
+    return ipc.effectListener(ipc.onNotice(setNotice));
+  }, []);
+  const noticeBanner = notice && (
+    <div className="banner notice" role="status" data-testid="notice">
+      <span>{notice}</span>{" "}
+      <button type="button" onClick={() => setNotice(null)}>
+        Dismiss
+      </button>
+    </div>
+  );
   const view = parseView(window.location.search);
 
   useEffect(() => {
@@ -84,14 +96,17 @@ export function App() {
   }
   if (state.phase === "out") {
     return (
-      <SignIn
-        initialError={state.error}
-        onSignedIn={(s) => {
-          if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
-          identityRef.current = identity(s);
-          setState({ phase: "in", session: s });
-        }}
-      />
+      <>
+        {noticeBanner}
+        <SignIn
+          initialError={state.error}
+          onSignedIn={(s) => {
+            if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
+            identityRef.current = identity(s);
+            setState({ phase: "in", session: s });
+          }}
+        />
+      </>
     );
   }
   const s = state.session;
@@ -125,14 +140,7 @@ export function App() {
             </button>
           </div>
         )}
-        {notice && (
-          <div className="banner notice" role="status" data-testid="notice">
-            <span>{notice}</span>{" "}
-            <button type="button" onClick={() => setNotice(null)}>
-              Dismiss
-            </button>
-          </div>
-        )}
+        {noticeBanner}
         <SessionBar session={s} onSwitch={switchTo} onAdd={() => setAdding(true)} />
         <NeedsAttention session={s} />
         {page(s)}

@@ -152,6 +152,7 @@ export function installDevBackend(): DevBackend {
     },
     needs_attention: () => [],
     sessions: () => (session ? [session] : []),
+    notices: () => [],
     switch_session: () => session,
     retry_write: () => {
       throw { kind: "not_found", message: "nothing to resend" };

@@ -103,6 +103,8 @@ export const onStatus = (cb: (s: Status) => void) => on<Status>("status", cb);
 export const onAggregates = (cb: (a: Aggregates) => void) => on<Aggregates>("aggregates", cb);
 export const onSyncProgress = (cb: (p: SyncProgress) => void) => on<SyncProgress>("sync_progress", cb);
 export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView | null>("session", cb);
+/** What could not be done at start (a session held by another process, …). */
+export const notices = () => call<string[]>("notices");
 export const onNotice = (cb: (message: string) => void) => on<string>("notice", cb);
 export const onAttention = (cb: (a: AttentionSummary) => void) => on<AttentionSummary>("attention", cb);
 

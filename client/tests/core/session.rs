@@ -276,6 +276,37 @@ async fn a_second_core_on_the_same_data_dir_is_kept_off_the_cache() {
     first.core.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_second_process_resumes_nothing_says_why_and_keeps_the_first_ones_sessions() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("store.json");
+    let store = || Arc::new(JsonFileStore::open(&store_path).unwrap());
+    let first = TestCore::open(dir.path(), store()).await;
+    first
+        .core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    // A second launch without D-Bus: same data dir, same store file.
+    let second = TestCore::open(dir.path(), store()).await;
+    assert!(second.core.sessions().is_empty(), "no second long-poll");
+    let notices = second.core.notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].contains("another Ledgerline process"),
+        "{notices:?}"
+    );
+    waiters_settle(&server, 1).await;
+    second.core.shutdown().await;
+    drop(second);
+    // The first's session is still stored for its next start.
+    first.core.shutdown().await;
+    drop(first);
+    let again = TestCore::open(dir.path(), store()).await;
+    assert_eq!(again.core.sessions().len(), 1);
+}
+
 async fn waiters_settle(server: &TestServer, n: u64) {
     wait_until("the waiter gauge", Duration::from_secs(10), || async {
         server.waiters().await.unwrap_or(u64::MAX) == n

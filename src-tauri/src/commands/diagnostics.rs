@@ -1,5 +1,6 @@
-//! `diagnostics` (this window's session) and `set_flag` (the flags are
-//! the app's, persisted in the store file).
+//! `diagnostics` (this window's session), `set_flag` (the flags are the
+//! app's, persisted in the store file) and `notices` (what could not be
+//! done at start, e.g. a session held by another Ledgerline process).
 
 use ledgerline_client::{CommandError, Diagnostics};
 use serde_json::Value;
@@ -23,4 +24,9 @@ pub async fn set_flag<R: Runtime>(
     value: Value,
 ) -> Result<Diagnostics, CommandError> {
     shell.core_for(window.label()).set_flag(&name, value)
+}
+
+#[tauri::command]
+pub async fn notices(shell: State<'_, Shell>) -> Result<Vec<String>, CommandError> {
+    Ok(shell.core.notices())
 }

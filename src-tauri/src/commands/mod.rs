@@ -44,6 +44,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         windows::open_window,
         diagnostics::diagnostics,
         diagnostics::set_flag,
+        diagnostics::notices,
     ]
 }
 

@@ -25,4 +25,5 @@ pub const NAMES: &[&str] = &[
     "open_window",
     "diagnostics",
     "set_flag",
+    "notices",
 ];

@@ -118,3 +118,51 @@ async fn two_organizations_side_by_side_with_four_windows_run_two_long_polls() -
     );
     app.quit().await
 }
+
+/// Without a D-Bus session bus single-instance cannot hand over, so a
+/// second launch is a second process — but the caches' lock files keep it
+/// off the running app's sessions: it resumes none (and says why), and the
+/// server still sees one long-poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_without_dbus_runs_no_second_long_poll_and_says_why() -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let pre = prereqs_or_skip!("a_second_launch_without_dbus");
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut app = App::launch(pre, &[]).await?;
+    app.until_waiters(1).await?;
+    let mut second = tokio::process::Command::new(&app.pre.app)
+        .envs(app.env.iter().map(|(k, v)| (k, v)))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/ledgerline-e2e",
+        )
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(second.stdout.take().context("stdout")?).lines();
+    let mut errs = tokio::io::BufReader::new(second.stderr.take().context("stderr")?).lines();
+    let said = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let line = tokio::select! {
+                l = lines.next_line() => l?,
+                l = errs.next_line() => l?,
+            };
+            match line {
+                Some(l) if l.contains("another Ledgerline process") => {
+                    return Ok::<_, anyhow::Error>(l)
+                }
+                Some(_) => {}
+                None => anyhow::bail!("the second process ended without saying why"),
+            }
+        }
+    })
+    .await
+    .context("the second process did not say why it could not resume")??;
+    eprintln!("[e2e] second process without D-Bus: {said}");
+    app.until_waiters(1).await?;
+    second.kill().await?;
+    let _ = second.wait().await;
+    app.quit().await
+}
