@@ -15,7 +15,11 @@ pub enum SnapshotAt {
     /// cache moves to it whatever it held (a reset may move it back).
     Head(u64),
     /// The head fetched before the pages of a re-fetch beside the poll
-    /// loop (window focus, offline): dropped if the cache is already past it.
+    /// loop (window focus, offline): dropped if the cache is already past
+    /// it; otherwise the rows are taken and the seq left where it is, so
+    /// the poll loop still gets (and re-applies, harmlessly, by version)
+    /// the events up to the head at once — it answers at once, and the
+    /// session is seen Live again as soon as the server is back.
     NotBefore(u64),
 }
 
@@ -167,14 +171,14 @@ impl Cache {
     ) -> Result<Option<usize>, sqlx::Error> {
         let mut w = self.write().await?;
         let seq = match at {
-            SnapshotAt::Head(seq) => seq,
+            SnapshotAt::Head(seq) => Some(seq),
             SnapshotAt::NotBefore(head) => {
                 let current = get_seq(&mut w.tx).await?.unwrap_or(0);
                 if current > head {
                     tracing::debug!(current, head, "snapshot older than the cache; dropped");
                     return Ok(None);
                 }
-                head
+                None
             }
         };
         let existing: HashMap<String, (i64, bool)> =
@@ -239,7 +243,9 @@ impl Cache {
                 .filter(|r| written.contains(&r.id))
                 .map(|row| Patch::Upsert { row }),
         );
-        set_seq(&mut w.tx, seq).await?;
+        if let Some(seq) = seq {
+            set_seq(&mut w.tx, seq).await?;
+        }
         let changed = patches.len();
         if changed > SNAPSHOT_PATCH_LIMIT {
             patches.clear();
