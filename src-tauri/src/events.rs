@@ -64,6 +64,11 @@ impl<R: Runtime> Emitter for WindowEmitter<R> {
     fn session(&self, session: &str, view: Option<SessionView>) {
         if let (Some(v), Some(shell)) = (&view, self.app.try_state::<Shell>()) {
             for (label, _) in shell.open_windows() {
+                // Windows that belong to no session yet (opened signed
+                // out, e.g. at start before the sign-in) are this one's.
+                if shell.bound_session(&label).is_none() {
+                    shell.bind(&label, session);
+                }
                 if shell.session_of(&label).as_deref() == Some(session) {
                     if let Some(w) = self.app.get_webview_window(&label) {
                         crate::windows::name_after(&w, v);

@@ -74,7 +74,11 @@ pub fn create<R: Runtime>(
         .build()
         .map_err(|e| CommandError::internal(format!("could not open a window: {e}")))?;
     shell.register_window(&label, target.clone());
+    // A window belongs to a session from the start (the first one, unless
+    // the caller binds it to another), so a session signing out later
+    // never hands its windows to another organization.
     if let Some(view) = shell.core.session() {
+        shell.bind(&label, &view.id);
         name_after(&window, &view);
     }
     tracing::info!(%label, %target, "window opened");
