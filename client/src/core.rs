@@ -33,7 +33,10 @@ use crate::{
     fanout::Subscription,
     flags::Flags,
     mutations, outbox, realtime,
-    session::{SessionCtx, StatusCell, StoredSession, LEGACY_SESSION_KEY, SESSIONS_KEY},
+    session::{
+        Figures, Lifetime, SessionCtx, StatusCell, StoredSession, SyncState, LEGACY_SESSION_KEY,
+        SESSIONS_KEY,
+    },
     store::KvStore,
     telemetry::Telemetry,
     view::{
@@ -255,14 +258,17 @@ impl Core {
             flags: s.flags.clone(),
             config: s.config.clone(),
             status,
-            reports: Arc::new(Reports::default()),
-            cancel: s.root.child_token(),
-            ended: CancellationToken::new(),
-            tracker: TaskTracker::new(),
+            life: Lifetime {
+                cancel: s.root.child_token(),
+                ended: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+            },
+            sync: SyncState::default(),
+            figures: Figures {
+                reports: Arc::new(Reports::default()),
+                inbox: agg_tx,
+            },
             outbox_kick: Default::default(),
-            aggregates: agg_tx,
-            snapshot_lock: Default::default(),
-            lists_synced_at: Mutex::new(None),
         });
         ctx.status.set(StatusState::Reconnecting);
         s.sessions
@@ -270,11 +276,11 @@ impl Core {
             .unwrap_or_else(|p| p.into_inner())
             .push(ctx.clone());
         // The session owns its tasks: they stop with its token.
-        ctx.tracker.spawn(realtime::run(ctx.clone()));
-        ctx.tracker.spawn(mutations::run(ctx.clone()));
-        ctx.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
-        let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.cancel.clone());
-        ctx.tracker.spawn(async move {
+        ctx.life.tracker.spawn(realtime::run(ctx.clone()));
+        ctx.life.tracker.spawn(mutations::run(ctx.clone()));
+        ctx.life.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.life.cancel.clone());
+        ctx.life.tracker.spawn(async move {
             let _ = checkpointer.await;
         });
         mutations::notify(&ctx).await;
@@ -286,12 +292,12 @@ impl Core {
                 tokio::select! {
                     // `unauthorized` fires both tokens at once: `ended` must win.
                     biased;
-                    _ = ctx.ended.cancelled() => {
+                    _ = ctx.life.ended.cancelled() => {
                         if let Some(shared) = weak.upgrade() {
                             Core { shared, bound: None }.end(&ctx, false).await;
                         }
                     }
-                    _ = ctx.cancel.cancelled() => {}
+                    _ = ctx.life.cancel.cancelled() => {}
                 }
             }
         });
@@ -315,9 +321,9 @@ impl Core {
         // on does not resume it.
         self.persist();
         self.shared.emitter.session(&ctx.id, None);
-        ctx.cancel.cancel();
-        ctx.tracker.close();
-        ctx.tracker.wait().await;
+        ctx.life.cancel.cancel();
+        ctx.life.tracker.close();
+        ctx.life.tracker.wait().await;
         ctx.cache.close().await;
         if revoke {
             match ctx.api.logout().await {
@@ -503,7 +509,7 @@ impl Core {
         if range.from > range.to {
             return Err(CommandError::invalid("range", "from is after to"));
         }
-        let reports = &ctx.reports;
+        let reports = &ctx.figures.reports;
         reports.watch(&range);
         if !reports
             .stale(&range, self.profit_loss_stale(&ctx))
@@ -528,7 +534,7 @@ impl Core {
     /// `unwatch_report`.
     pub fn unwatch_report(&self, range: &ReportRange) {
         if let Some(ctx) = self.current() {
-            ctx.reports.unwatch(range);
+            ctx.figures.reports.unwatch(range);
         }
     }
 
@@ -542,9 +548,9 @@ impl Core {
             .is_none_or(|at| at.elapsed() >= self.shared.config.lists_stale);
         if !live && lists_stale {
             let task_ctx = ctx.clone();
-            ctx.tracker.spawn(async move {
+            ctx.life.tracker.spawn(async move {
                 // A snapshot under way will do.
-                if let Ok(_one) = task_ctx.snapshot_lock.try_lock() {
+                if let Ok(_one) = task_ctx.sync.snapshot_lock.try_lock() {
                     if let Err(e) = realtime::refetch_lists(&task_ctx).await {
                         tracing::debug!(error = %e, "focus re-fetch failed");
                     }
@@ -552,9 +558,9 @@ impl Core {
             });
         }
         let stale = self.profit_loss_stale(&ctx);
-        for range in ctx.reports.ranges() {
-            for kind in ctx.reports.stale(&range, stale) {
-                let _ = ctx.aggregates.send(Msg::Refresh(range.clone(), kind));
+        for range in ctx.figures.reports.ranges() {
+            for kind in ctx.figures.reports.stale(&range, stale) {
+                let _ = ctx.figures.inbox.send(Msg::Refresh(range.clone(), kind));
             }
         }
         Ok(())
@@ -628,7 +634,7 @@ impl Core {
     /// This handle's session's watched reports (empty when signed out).
     pub fn reports(&self) -> Arc<Reports> {
         self.current()
-            .map(|c| c.reports.clone())
+            .map(|c| c.figures.reports.clone())
             .unwrap_or_default()
     }
 
@@ -650,8 +656,8 @@ impl Core {
         );
         self.shared.root.cancel();
         for ctx in sessions {
-            ctx.tracker.close();
-            ctx.tracker.wait().await;
+            ctx.life.tracker.close();
+            ctx.life.tracker.wait().await;
             ctx.cache.close().await;
         }
         self.shared.tracker.close();

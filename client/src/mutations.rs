@@ -308,7 +308,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
         };
         status.borrow_and_update();
         tokio::select! {
-            _ = ctx.cancel.cancelled() => return,
+            _ = ctx.life.cancel.cancelled() => return,
             _ = ctx.outbox_kick.notified() => {}
             _ = sleep(wait.unwrap_or(Duration::MAX / 4)), if wait.is_some() => {}
             _ = async {
@@ -323,7 +323,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
 
 async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
     loop {
-        if ctx.cancel.is_cancelled() {
+        if ctx.life.cancel.is_cancelled() {
             return Ok(Drain::Empty);
         }
         let Some(entry) = outbox::first(ctx.cache.pool()).await? else {
@@ -331,7 +331,7 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
         };
         // Cancelling mid-request is safe: the replay is idempotent.
         let sent = tokio::select! {
-            _ = ctx.cancel.cancelled() => return Ok(Drain::Empty),
+            _ = ctx.life.cancel.cancelled() => return Ok(Drain::Empty),
             sent = send(ctx, &entry) => sent,
         };
         match sent {

@@ -144,7 +144,10 @@ impl StatusCell {
     }
 }
 
-/// Everything the tasks of one session share.
+/// Everything of one session, grouped by who needs it: the link to the
+/// server and the cache every task uses; the session's own lifetime; the
+/// poll loop's sync state; the aggregates task's figures; the outbox
+/// sender's wake-up.
 pub(crate) struct SessionCtx {
     /// [`StoredSession::id`].
     pub(crate) id: Arc<str>,
@@ -156,20 +159,40 @@ pub(crate) struct SessionCtx {
     pub(crate) flags: Flags,
     pub(crate) config: CoreConfig,
     pub(crate) status: Arc<StatusCell>,
-    pub(crate) reports: Arc<Reports>,
+    /// The session owns its tasks: they run on `life.tracker` and stop
+    /// with `life.cancel`.
+    pub(crate) life: Lifetime,
+    /// The poll loop's (and the re-fetches beside it).
+    pub(crate) sync: SyncState,
+    /// The aggregates task's.
+    pub(crate) figures: Figures,
+    /// The outbox sender's: wakes it.
+    pub(crate) outbox_kick: Notify,
+}
+
+/// A session's tasks and the tokens that stop them.
+pub(crate) struct Lifetime {
     /// Stops every task of this session.
     pub(crate) cancel: CancellationToken,
     /// Fired when the server answered 401: the session is over.
     pub(crate) ended: CancellationToken,
     pub(crate) tracker: TaskTracker,
-    /// Wakes the outbox sender.
-    pub(crate) outbox_kick: Notify,
-    pub(crate) aggregates: mpsc::UnboundedSender<aggregates::Msg>,
+}
+
+/// Where the rows stand with the server.
+#[derive(Default)]
+pub(crate) struct SyncState {
     /// One snapshot at a time.
     pub(crate) snapshot_lock: tokio::sync::Mutex<()>,
     /// When the lists were last known current (a poll answered or a
     /// snapshot finished). A std Mutex: set and read, never across `.await`.
-    pub(crate) lists_synced_at: Mutex<Option<Instant>>,
+    pub(crate) synced_at: Mutex<Option<Instant>>,
+}
+
+/// The watched report ranges and the aggregates task's inbox.
+pub(crate) struct Figures {
+    pub(crate) reports: Arc<Reports>,
+    pub(crate) inbox: mpsc::UnboundedSender<aggregates::Msg>,
 }
 
 impl SessionCtx {
@@ -180,20 +203,22 @@ impl SessionCtx {
     /// The server said 401: stop everything and let the core sign out.
     pub(crate) fn unauthorized(&self) {
         tracing::warn!("the server ended the session (401)");
-        self.ended.cancel();
-        self.cancel.cancel();
+        self.life.ended.cancel();
+        self.life.cancel.cancel();
     }
 
     pub(crate) fn lists_synced(&self) {
         *self
-            .lists_synced_at
+            .sync
+            .synced_at
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     pub(crate) fn lists_synced_at(&self) -> Option<Instant> {
         *self
-            .lists_synced_at
+            .sync
+            .synced_at
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
