@@ -278,7 +278,8 @@ pub(crate) async fn decide(ctx: &SessionCtx, id: &str, approve: bool) -> Result<
 
 enum Drain {
     Empty,
-    NetworkDown,
+    /// Unreachable, or throttled with the server's Retry-After.
+    NetworkDown(Option<Duration>),
     Unauthorized,
 }
 
@@ -297,9 +298,12 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
                 backoff.succeeded();
                 None
             }
-            Ok(Drain::NetworkDown) => Some(match backoff.failed() {
-                Retry::Reconnect(d) | Retry::Offline(d) => d,
-            }),
+            Ok(Drain::NetworkDown(asked)) => Some(
+                match backoff.failed() {
+                    Retry::Reconnect(d) | Retry::Offline(d) => d,
+                }
+                .max(asked.unwrap_or_default()),
+            ),
             Ok(Drain::Unauthorized) => return ctx.unauthorized(),
             Err(e) => {
                 tracing::error!(error = %e, "outbox unreadable");
@@ -342,7 +346,7 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
             Err(ApiError::Unauthorized) => return Ok(Drain::Unauthorized),
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, cmid = %entry.client_mutation_id, "outbox: server unreachable");
-                return Ok(Drain::NetworkDown);
+                return Ok(Drain::NetworkDown(e.retry_after()));
             }
             Err(e) => refuse(ctx, &entry, e).await?,
         }

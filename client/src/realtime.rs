@@ -258,6 +258,12 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             Err(ApiError::Unauthorized) => return ctx.unauthorized(),
             Err(e) => {
                 tracing::debug!(error = %e, failures = backoff.failures() + 1, "poll failed");
+                // A 429's Retry-After first, then the usual backoff.
+                if let Some(d) = e.retry_after() {
+                    if pulse.wait(sleep(plus_jitter(d, 0.2))).await.is_none() {
+                        return;
+                    }
+                }
                 if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
                     return;
                 }

@@ -13,7 +13,7 @@ import type {
 export { isTauri };
 export type { UnlistenFn };
 
-const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "unsent", "internal"]);
+const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "throttled", "unsent", "internal"]);
 
 /** Whatever a command rejected with, as a CommandError with plain words. */
 export function toCommandError(e: unknown): CommandError {

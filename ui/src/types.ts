@@ -176,6 +176,7 @@ export type CommandErrorKind =
   | "not_found"
   | "conflict"
   | "invalid"
+  | "throttled"
   | "unsent"
   | "internal";
 
