@@ -206,7 +206,7 @@ pub(crate) async fn fetch(
     range: &ReportRange,
     kind: Kind,
 ) -> Result<(), ApiError> {
-    let reports = &ctx.reports;
+    let reports = &ctx.figures.reports;
     let generation = reports.generation.fetch_add(1, Relaxed) + 1;
     Telemetry::add(&ctx.telemetry.aggregate_fetches, 1);
     reports.fetches[kind.index()].fetch_add(1, Relaxed);
@@ -255,13 +255,13 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>, mut rx: mpsc::UnboundedReceiver<Ms
     loop {
         let deadline = debouncer.next_deadline();
         tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
+            _ = ctx.life.cancel.cancelled() => break,
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
                 let window = Duration::from_millis(ctx.flags.derived_debounce_ms());
                 let now = Instant::now();
                 let today = Utc::now().date_naive();
-                let ranges = ctx.reports.ranges();
+                let ranges = ctx.figures.reports.ranges();
                 let mut hits = Vec::new();
                 match msg {
                     Msg::Changed(changes) => {
@@ -290,7 +290,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>, mut rx: mpsc::UnboundedReceiver<Ms
                 }
             }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                let watched = ctx.reports.ranges();
+                let watched = ctx.figures.reports.ranges();
                 for key in debouncer.due(Instant::now()) {
                     if watched.contains(&key.0) {
                         fire(&mut inflight, key);

@@ -237,6 +237,12 @@ async fn send(rb: RequestBuilder) -> Result<reqwest::Response, ApiError> {
     if status.is_success() {
         return Ok(resp);
     }
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let body: Option<ErrorBody> = resp.json().await.ok();
     let (code, message) = body
         .map(|b| (b.error.code, b.error.message))
@@ -245,7 +251,14 @@ async fn send(rb: RequestBuilder) -> Result<reqwest::Response, ApiError> {
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::CONFLICT => ApiError::Conflict(message),
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => ApiError::Network(message),
+        StatusCode::TOO_MANY_REQUESTS => ApiError::Throttled {
+            message: match retry_after {
+                Some(d) => format!("too many attempts; try again in {} s", d.as_secs().max(1)),
+                None => "too many attempts; try again in a moment".to_owned(),
+            },
+            retry_after,
+        },
+        StatusCode::REQUEST_TIMEOUT => ApiError::Network(message),
         s if s.is_server_error() => ApiError::Network(format!("{s}: {message}")),
         s => ApiError::Rejected {
             status: s.as_u16(),
@@ -275,6 +288,16 @@ mod tests {
 
     /// A server that answers every request with `body` (200, JSON).
     async fn canned(body: serde_json::Value) -> String {
+        canned_with("200 OK", "", body).await
+    }
+
+    /// A server that answers every request with `status`, extra header
+    /// lines `headers` and `body`.
+    async fn canned_with(
+        status: &'static str,
+        headers: &'static str,
+        body: serde_json::Value,
+    ) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -284,7 +307,7 @@ mod tests {
                     let mut buf = [0u8; 4096];
                     let _ = sock.read(&mut buf).await;
                     let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status}\r\n{headers}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = sock.write_all(reply.as_bytes()).await;
@@ -334,5 +357,22 @@ mod tests {
             polled.response.cursor, "ep1.4",
             "the cursor still moves past them"
         );
+    }
+
+    #[tokio::test]
+    async fn a_429_says_when_to_try_again() {
+        let url = canned_with(
+            "429 Too Many Requests",
+            "retry-after: 30\r\n",
+            serde_json::json!({"error": {"code": "too_many_attempts", "message": "slow down"}}),
+        )
+        .await;
+        let api = Api::new(reqwest::Client::new(), &url, Duration::from_secs(5));
+        let err = api.login("a@x", "wrong").await.unwrap_err();
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+        assert!(err.is_retryable());
+        let shown = crate::CommandError::from(err);
+        assert_eq!(shown.kind, crate::ErrorKind::Throttled);
+        assert_eq!(shown.message, "too many attempts; try again in 30 s");
     }
 }

@@ -11,6 +11,13 @@ pub enum ApiError {
     /// No answer, a broken connection, a timeout or a 5xx: try again later.
     #[error("server unreachable: {0}")]
     Network(String),
+    /// 429: too many requests (e.g. wrong passwords for one account): try
+    /// again after `retry_after` (the server's `Retry-After`) if given.
+    #[error("{message}")]
+    Throttled {
+        retry_after: Option<std::time::Duration>,
+        message: String,
+    },
     /// 401: the token is missing, revoked or expired; the session is over.
     #[error("signed out by the server")]
     Unauthorized,
@@ -34,7 +41,15 @@ pub enum ApiError {
 impl ApiError {
     /// Whether the request may succeed if sent again later unchanged.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::Network(_))
+        matches!(self, ApiError::Network(_) | ApiError::Throttled { .. })
+    }
+
+    /// How long the server asked to wait before the next try, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 }
 
@@ -47,6 +62,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     Invalid,
+    /// Too many attempts: the message says when to try again.
+    Throttled,
     /// Signing out would leave writes unsent (the message says how many).
     Unsent,
     Internal,
@@ -92,6 +109,7 @@ impl From<ApiError> for CommandError {
     fn from(e: ApiError) -> Self {
         let kind = match &e {
             ApiError::Network(_) | ApiError::Decode(_) => ErrorKind::Network,
+            ApiError::Throttled { .. } => ErrorKind::Throttled,
             ApiError::Unauthorized => ErrorKind::Unauthorized,
             ApiError::NotFound => ErrorKind::NotFound,
             ApiError::Conflict(_) => ErrorKind::Conflict,

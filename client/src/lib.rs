@@ -11,17 +11,23 @@
 //! `tauri::ipc::Channel`, and implements [`Emitter`] with `emit`.
 //!
 //! # Layout
-//! - [`handle`]: [`Core`], the cheap-clone handle; one method per command.
+//! - [`core`]: [`Core`], the cheap-clone handle holding the sessions (any
+//!   number, one per identity, each with its own cache and one long-poll);
+//!   one method per command.
 //! - [`view`]: the shapes windows see (`Row`, `Patch`, `PatchBatch`,
 //!   `Status`, `Aggregates`, `Diagnostics`, …).
-//! - [`session`]: the persisted session and the context its tasks share.
+//! - [`session`]: a persisted session and the context its tasks share.
 //! - [`realtime`]: the poll loop(s), backoff, offline mode, snapshots.
 //! - [`watchdog`]: heartbeat and takeover of a stuck poll loop.
 //! - [`backoff`]: reconnect delays and jitter.
-//! - [`cache`]: the SQLite row cache; applies batches, serves lists.
+//! - [`cache`]: the SQLite row cache, one file per identity with its lock
+//!   file; applies batches, serves lists; moves aside and rebuilds a file it
+//!   cannot use (`CacheError`).
 //! - [`fanout`]: the windows' subscriptions.
-//! - [`outbox`]: the persistent queue of unconfirmed writes.
-//! - [`mutations`]: optimistic writes and the outbox's replay.
+//! - [`outbox`]: the persistent queue of unconfirmed writes, and the ones
+//!   held for the user (refused, in conflict).
+//! - [`mutations`]: optimistic writes checked by the server's rules, the
+//!   outbox's replay, and the "Needs attention" list (resend, discard).
 //! - [`aggregates`]: watched report ranges and their debounced refresh.
 //! - [`debounce`]: the keyed leading+trailing throttle.
 //! - [`flags`]: `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS`.
@@ -37,12 +43,12 @@ pub mod api;
 pub mod backoff;
 pub mod cache;
 pub mod config;
+pub mod core;
 pub mod debounce;
 pub mod emit;
 pub mod error;
 pub mod fanout;
 pub mod flags;
-pub mod handle;
 pub mod mutations;
 pub mod outbox;
 pub mod realtime;
@@ -52,11 +58,11 @@ pub mod telemetry;
 pub mod view;
 pub mod watchdog;
 
+pub use crate::core::Core;
 pub use config::CoreConfig;
 pub use emit::{ChannelEmitter, CoreEvent, Emitter, NoopEmitter};
 pub use error::{ApiError, CommandError, ErrorKind};
 pub use fanout::Subscription;
-pub use handle::Core;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
     Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,

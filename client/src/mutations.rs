@@ -278,7 +278,8 @@ pub(crate) async fn decide(ctx: &SessionCtx, id: &str, approve: bool) -> Result<
 
 enum Drain {
     Empty,
-    NetworkDown,
+    /// Unreachable, or throttled with the server's Retry-After.
+    NetworkDown(Option<Duration>),
     Unauthorized,
 }
 
@@ -297,9 +298,12 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
                 backoff.succeeded();
                 None
             }
-            Ok(Drain::NetworkDown) => Some(match backoff.failed() {
-                Retry::Reconnect(d) | Retry::Offline(d) => d,
-            }),
+            Ok(Drain::NetworkDown(asked)) => Some(
+                match backoff.failed() {
+                    Retry::Reconnect(d) | Retry::Offline(d) => d,
+                }
+                .max(asked.unwrap_or_default()),
+            ),
             Ok(Drain::Unauthorized) => return ctx.unauthorized(),
             Err(e) => {
                 tracing::error!(error = %e, "outbox unreadable");
@@ -308,7 +312,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
         };
         status.borrow_and_update();
         tokio::select! {
-            _ = ctx.cancel.cancelled() => return,
+            _ = ctx.life.cancel.cancelled() => return,
             _ = ctx.outbox_kick.notified() => {}
             _ = sleep(wait.unwrap_or(Duration::MAX / 4)), if wait.is_some() => {}
             _ = async {
@@ -323,7 +327,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
 
 async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
     loop {
-        if ctx.cancel.is_cancelled() {
+        if ctx.life.cancel.is_cancelled() {
             return Ok(Drain::Empty);
         }
         let Some(entry) = outbox::first(ctx.cache.pool()).await? else {
@@ -331,7 +335,7 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
         };
         // Cancelling mid-request is safe: the replay is idempotent.
         let sent = tokio::select! {
-            _ = ctx.cancel.cancelled() => return Ok(Drain::Empty),
+            _ = ctx.life.cancel.cancelled() => return Ok(Drain::Empty),
             sent = send(ctx, &entry) => sent,
         };
         match sent {
@@ -342,7 +346,7 @@ async fn drain(ctx: &SessionCtx) -> Result<Drain, sqlx::Error> {
             Err(ApiError::Unauthorized) => return Ok(Drain::Unauthorized),
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, cmid = %entry.client_mutation_id, "outbox: server unreachable");
-                return Ok(Drain::NetworkDown);
+                return Ok(Drain::NetworkDown(e.retry_after()));
             }
             Err(e) => refuse(ctx, &entry, e).await?,
         }

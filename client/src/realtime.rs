@@ -64,7 +64,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
             }
         }
         tokio::select! {
-            _ = ctx.cancel.cancelled() => break,
+            _ = ctx.life.cancel.cancelled() => break,
             r = flags.changed() => if r.is_err() { break },
             r = ids.changed() => if r.is_err() { break },
         }
@@ -77,12 +77,12 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>) {
 }
 
 fn spawn_poller(ctx: &Arc<SessionCtx>, leader: bool) -> (CancellationToken, JoinHandle<()>) {
-    let token = ctx.cancel.child_token();
+    let token = ctx.life.cancel.child_token();
     let timing = WatchdogTiming {
         takeover: ctx.config.takeover,
         jitter: ctx.config.takeover_jitter,
     };
-    let handle = ctx.tracker.spawn(supervise(
+    let handle = ctx.life.tracker.spawn(supervise(
         timing,
         token.clone(),
         ctx.telemetry.clone(),
@@ -235,7 +235,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                             .filter(|e| e.seq > applied.from_seq)
                             .collect();
                         if !fresh.is_empty() {
-                            let _ = ctx.aggregates.send(aggregates::Msg::changed(&fresh));
+                            let _ = ctx.figures.inbox.send(aggregates::Msg::changed(&fresh));
                         }
                     }
                     Err(e) => {
@@ -258,6 +258,12 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             Err(ApiError::Unauthorized) => return ctx.unauthorized(),
             Err(e) => {
                 tracing::debug!(error = %e, failures = backoff.failures() + 1, "poll failed");
+                // A 429's Retry-After first, then the usual backoff.
+                if let Some(d) = e.retry_after() {
+                    if pulse.wait(sleep(plus_jitter(d, 0.2))).await.is_none() {
+                        return;
+                    }
+                }
                 if wait_retry(&ctx, &mut backoff, &pulse).await.is_none() {
                     return;
                 }
@@ -272,7 +278,7 @@ fn went_live(ctx: &SessionCtx) {
     let was = ctx.status.get().state;
     ctx.status.set(StatusState::Live);
     if was != StatusState::Live {
-        let _ = ctx.aggregates.send(aggregates::Msg::RefreshAll);
+        let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
     }
 }
 
@@ -317,7 +323,7 @@ async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<
 /// `reset` (`None`: the cache had none yet); if another loop has moved the
 /// cache past it meanwhile, this one is skipped.
 pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Result<(), ApiError> {
-    let _one = ctx.snapshot_lock.lock().await;
+    let _one = ctx.sync.snapshot_lock.lock().await;
     // Another loop moved the cache past what this one polled (or made the
     // first snapshot) while it waited for the lock.
     if ctx.cache.seq().await.ok().flatten() > polled {
@@ -401,6 +407,6 @@ async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> 
         total: Some(done),
         finished: true,
     });
-    let _ = ctx.aggregates.send(aggregates::Msg::RefreshAll);
+    let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
     Ok(())
 }

@@ -19,14 +19,16 @@ use crate::{
     api::Api,
     cache::Cache,
     config::CoreConfig,
-    emit::Emitter,
+    emit::SessionEmitter,
     flags::Flags,
     telemetry::Telemetry,
     view::{SessionView, Status, StatusState},
 };
 
-/// The key the session is stored under.
-pub const SESSION_KEY: &str = "session";
+/// The key the signed-in sessions are stored under (a list).
+pub const SESSIONS_KEY: &str = "sessions";
+/// The key of earlier versions' one session; read once, then removed.
+pub const LEGACY_SESSION_KEY: &str = "session";
 
 /// What survives a restart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +55,7 @@ impl StoredSession {
 
     pub fn view(&self) -> SessionView {
         SessionView {
+            id: self.id(),
             server_url: self.server_url.clone(),
             user: self.user.clone(),
             org: self.org.clone(),
@@ -68,6 +71,12 @@ impl StoredSession {
     /// The file name of this identity's cache: server and user, readable.
     pub fn cache_file(&self) -> String {
         cache_file(&self.server_url, &self.user.id)
+    }
+
+    /// The session's id: its cache file's name without the extension, so
+    /// the same identity always has the same id.
+    pub fn id(&self) -> String {
+        self.cache_file().trim_end_matches(".sqlite").to_owned()
     }
 }
 
@@ -95,11 +104,11 @@ pub fn cache_file(server_url: &str, user_id: &str) -> String {
 /// The status badge: publishes a change to the emitter once.
 pub struct StatusCell {
     tx: watch::Sender<Status>,
-    emitter: Arc<dyn Emitter>,
+    emitter: SessionEmitter,
 }
 
 impl StatusCell {
-    pub fn new(emitter: Arc<dyn Emitter>) -> StatusCell {
+    pub(crate) fn new(emitter: SessionEmitter) -> StatusCell {
         StatusCell {
             tx: watch::Sender::new(Status {
                 state: StatusState::Reconnecting,
@@ -135,30 +144,55 @@ impl StatusCell {
     }
 }
 
-/// Everything the tasks of one session share.
+/// Everything of one session, grouped by who needs it: the link to the
+/// server and the cache every task uses; the session's own lifetime; the
+/// poll loop's sync state; the aggregates task's figures; the outbox
+/// sender's wake-up.
 pub(crate) struct SessionCtx {
+    /// [`StoredSession::id`].
+    pub(crate) id: Arc<str>,
     pub(crate) stored: StoredSession,
     pub(crate) api: Api,
     pub(crate) cache: Cache,
-    pub(crate) emitter: Arc<dyn Emitter>,
+    pub(crate) emitter: SessionEmitter,
     pub(crate) telemetry: Arc<Telemetry>,
     pub(crate) flags: Flags,
     pub(crate) config: CoreConfig,
     pub(crate) status: Arc<StatusCell>,
-    pub(crate) reports: Arc<Reports>,
+    /// The session owns its tasks: they run on `life.tracker` and stop
+    /// with `life.cancel`.
+    pub(crate) life: Lifetime,
+    /// The poll loop's (and the re-fetches beside it).
+    pub(crate) sync: SyncState,
+    /// The aggregates task's.
+    pub(crate) figures: Figures,
+    /// The outbox sender's: wakes it.
+    pub(crate) outbox_kick: Notify,
+}
+
+/// A session's tasks and the tokens that stop them.
+pub(crate) struct Lifetime {
     /// Stops every task of this session.
     pub(crate) cancel: CancellationToken,
     /// Fired when the server answered 401: the session is over.
     pub(crate) ended: CancellationToken,
     pub(crate) tracker: TaskTracker,
-    /// Wakes the outbox sender.
-    pub(crate) outbox_kick: Notify,
-    pub(crate) aggregates: mpsc::UnboundedSender<aggregates::Msg>,
+}
+
+/// Where the rows stand with the server.
+#[derive(Default)]
+pub(crate) struct SyncState {
     /// One snapshot at a time.
     pub(crate) snapshot_lock: tokio::sync::Mutex<()>,
     /// When the lists were last known current (a poll answered or a
     /// snapshot finished). A std Mutex: set and read, never across `.await`.
-    pub(crate) lists_synced_at: Mutex<Option<Instant>>,
+    pub(crate) synced_at: Mutex<Option<Instant>>,
+}
+
+/// The watched report ranges and the aggregates task's inbox.
+pub(crate) struct Figures {
+    pub(crate) reports: Arc<Reports>,
+    pub(crate) inbox: mpsc::UnboundedSender<aggregates::Msg>,
 }
 
 impl SessionCtx {
@@ -169,20 +203,22 @@ impl SessionCtx {
     /// The server said 401: stop everything and let the core sign out.
     pub(crate) fn unauthorized(&self) {
         tracing::warn!("the server ended the session (401)");
-        self.ended.cancel();
-        self.cancel.cancel();
+        self.life.ended.cancel();
+        self.life.cancel.cancel();
     }
 
     pub(crate) fn lists_synced(&self) {
         *self
-            .lists_synced_at
+            .sync
+            .synced_at
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     pub(crate) fn lists_synced_at(&self) -> Option<Instant> {
         *self
-            .lists_synced_at
+            .sync
+            .synced_at
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }

@@ -123,6 +123,9 @@ pub struct Subscribed {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
+    /// Which session: server and user (the name of its cache file). Every
+    /// window belongs to one session; events name it.
+    pub id: String,
     pub server_url: String,
     pub user: UserInfo,
     pub org: OrgInfo,

@@ -3,7 +3,7 @@
 //! | variable | effect |
 //! |---|---|
 //! | `LEDGERLINE_DATA_DIR` | where the cache (SQLite) and the store file live; default the OS app data dir |
-//! | `LEDGERLINE_SERVER`, `LEDGERLINE_EMAIL`, `LEDGERLINE_PASSWORD` | all three: sign in without the form (kiosks, automation) |
+//! | `LEDGERLINE_SERVER`, `LEDGERLINE_EMAIL`, `LEDGERLINE_PASSWORD` | all three: sign in without the form (kiosks, automation); `LEDGERLINE_EMAIL=a@x,b@y` signs in several accounts side by side, with one password for all or a comma-separated list |
 //! | `LEDGERLINE_BACKOFF_BASE_MS`, `LEDGERLINE_BACKOFF_MAX_MS` | reconnect backoff (500 ms doubling to 8 s) |
 //! | `LEDGERLINE_OFFLINE_AFTER_FAILURES` | failures in a row before "offline" (3) |
 //! | `LEDGERLINE_OFFLINE_POLL_MIN_MS`, `LEDGERLINE_OFFLINE_POLL_MAX_MS` | offline re-fetch cadence, jittered (12 000–18 000) |
@@ -50,41 +50,68 @@ pub struct ShellConfig {
     pub core: CoreConfig,
 }
 
-/// `LEDGERLINE_SERVER` + `LEDGERLINE_EMAIL` + `LEDGERLINE_PASSWORD`.
+/// `LEDGERLINE_SERVER` + `LEDGERLINE_EMAIL` + `LEDGERLINE_PASSWORD`: one
+/// account, or several side by side (`LEDGERLINE_EMAIL=a@x,b@y` with one
+/// password for all or a comma-separated list of as many).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AutoSignIn {
     pub server_url: String,
-    pub email: String,
-    pub password: String,
+    /// `(email, password)`, in the order given; the first is the session
+    /// of windows not bound to another.
+    pub accounts: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for AutoSignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let emails: Vec<&str> = self.accounts.iter().map(|(e, _)| e.as_str()).collect();
         f.debug_struct("AutoSignIn")
             .field("server_url", &self.server_url)
-            .field("email", &self.email)
+            .field("emails", &emails)
             .finish_non_exhaustive()
     }
 }
 
 impl AutoSignIn {
-    /// Signs in unless the stored session is already this user on this
-    /// server (then the cache and the running long-poll are kept).
-    pub async fn sign_in(&self, core: &Core) {
-        if let Some(current) = core.session() {
-            if current.server_url.trim_end_matches('/') == self.server_url.trim_end_matches('/')
-                && current.user.email.eq_ignore_ascii_case(&self.email)
-            {
-                return;
-            }
+    fn parse(server_url: String, emails: &str, passwords: &str) -> Result<AutoSignIn, String> {
+        let split = |s: &str| -> Vec<String> {
+            s.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        };
+        let emails = split(emails);
+        // A password may contain a comma: split only when the counts match.
+        let passwords = match split(passwords) {
+            list if list.len() == emails.len() => list,
+            _ => vec![passwords.to_owned(); emails.len()],
+        };
+        if emails.is_empty() {
+            return Err(format!("{EMAIL} names no account"));
         }
-        match core
-            .sign_in(&self.server_url, &self.email, &self.password)
-            .await
-        {
-            Ok(view) => tracing::info!(email = %view.user.email, "signed in from the environment"),
-            Err(CommandError { kind, message, .. }) => {
-                tracing::error!(?kind, %message, "sign-in from the environment failed")
+        Ok(AutoSignIn {
+            server_url,
+            accounts: emails.into_iter().zip(passwords).collect(),
+        })
+    }
+
+    /// Signs each account in, unless a stored session is already that user
+    /// on that server (then its cache and running long-poll are kept).
+    pub async fn sign_in(&self, core: &Core) {
+        for (email, password) in &self.accounts {
+            let signed_in = core.sessions().iter().any(|s| {
+                s.server_url.trim_end_matches('/') == self.server_url.trim_end_matches('/')
+                    && s.user.email.eq_ignore_ascii_case(email)
+            });
+            if signed_in {
+                continue;
+            }
+            match core.sign_in(&self.server_url, email, password).await {
+                Ok(view) => {
+                    tracing::info!(email = %view.user.email, "signed in from the environment")
+                }
+                Err(CommandError { kind, message, .. }) => {
+                    tracing::error!(?kind, %message, %email, "sign-in from the environment failed")
+                }
             }
         }
     }
@@ -113,11 +140,9 @@ impl ShellConfig {
             );
         }
         let auto_sign_in = match (get(SERVER), get(EMAIL), get(PASSWORD)) {
-            (Some(server_url), Some(email), Some(password)) => Some(AutoSignIn {
-                server_url,
-                email,
-                password,
-            }),
+            (Some(server_url), Some(email), Some(password)) => {
+                Some(AutoSignIn::parse(server_url, &email, &password)?)
+            }
             (None, None, None) => None,
             _ => {
                 return Err(format!(
@@ -211,8 +236,40 @@ mod tests {
         ])
         .unwrap();
         let auto = c.auto_sign_in.unwrap();
-        assert_eq!(auto.email, "owner@demo.test");
-        assert!(!format!("{auto:?}").contains("password"));
+        assert_eq!(
+            auto.accounts,
+            [("owner@demo.test".to_owned(), "demo".to_owned())]
+        );
+        assert!(!format!("{auto:?}").contains("demo\""));
         assert!(from(&[("LEDGERLINE_EMAIL", "owner@demo.test")]).is_err());
+    }
+
+    #[test]
+    fn several_accounts_sign_in_side_by_side_with_one_password_or_one_each() {
+        let server = ("LEDGERLINE_SERVER", "http://127.0.0.1:1");
+        let one = from(&[
+            server,
+            ("LEDGERLINE_EMAIL", "a@x, b@y"),
+            ("LEDGERLINE_PASSWORD", "pw"),
+        ])
+        .unwrap()
+        .auto_sign_in
+        .unwrap();
+        assert_eq!(
+            one.accounts,
+            [
+                ("a@x".to_owned(), "pw".to_owned()),
+                ("b@y".to_owned(), "pw".to_owned())
+            ]
+        );
+        let each = from(&[
+            server,
+            ("LEDGERLINE_EMAIL", "a@x,b@y"),
+            ("LEDGERLINE_PASSWORD", "p1,p2"),
+        ])
+        .unwrap()
+        .auto_sign_in
+        .unwrap();
+        assert_eq!(each.accounts[1], ("b@y".to_owned(), "p2".to_owned()));
     }
 }

@@ -54,6 +54,9 @@ pub struct SavedWindow {
     pub target: WindowTarget,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geometry: Option<Geometry>,
+    /// The session the window belonged to (none: the first one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// A window to open at start.
@@ -61,6 +64,7 @@ pub struct SavedWindow {
 pub struct Planned {
     pub target: WindowTarget,
     pub geometry: Option<Geometry>,
+    pub session: Option<String>,
 }
 
 /// The saved layout from the store's value; unreadable entries (an old
@@ -96,12 +100,14 @@ pub fn restore_plan(saved: &[SavedWindow], open: Option<&WindowTarget>) -> Vec<P
         .map(|w| Planned {
             target: w.target.clone(),
             geometry: w.geometry.and_then(Geometry::sanitized),
+            session: w.session.clone(),
         })
         .collect();
     if plan.is_empty() {
         plan.push(Planned {
             target: WindowTarget::Main,
             geometry: None,
+            session: None,
         });
     }
     if let Some(target) = open {
@@ -109,6 +115,7 @@ pub fn restore_plan(saved: &[SavedWindow], open: Option<&WindowTarget>) -> Vec<P
             plan.push(Planned {
                 target: target.clone(),
                 geometry: None,
+                session: None,
             });
         }
     }
@@ -143,7 +150,8 @@ mod tests {
             plan,
             vec![Planned {
                 target: WindowTarget::Main,
-                geometry: None
+                geometry: None,
+                session: None,
             }]
         );
     }
@@ -154,10 +162,12 @@ mod tests {
             SavedWindow {
                 target: WindowTarget::Main,
                 geometry: geo(10.0, 20.0, 1200.0, 800.0),
+                session: None,
             },
             SavedWindow {
                 target: WindowTarget::Approvals,
                 geometry: geo(700.0, 40.0, 900.0, 600.0),
+                session: None,
             },
         ];
         let value = to_value(&saved);
@@ -173,6 +183,7 @@ mod tests {
         let saved = vec![SavedWindow {
             target: WindowTarget::ProfitLoss,
             geometry: None,
+            session: None,
         }];
         assert_eq!(
             restore_plan(&saved, Some(&WindowTarget::ProfitLoss)).len(),
@@ -210,7 +221,8 @@ mod tests {
         let saved = vec![
             SavedWindow {
                 target: WindowTarget::Main,
-                geometry: None
+                geometry: None,
+                session: None,
             };
             100
         ];
@@ -221,5 +233,21 @@ mod tests {
     fn closing_the_last_window_keeps_it_in_the_layout() {
         assert!(!forget_on_close(1));
         assert!(forget_on_close(2));
+    }
+
+    #[test]
+    fn a_window_keeps_its_session_across_a_save_and_a_restore() {
+        let saved = vec![SavedWindow {
+            target: WindowTarget::Approvals,
+            geometry: None,
+            session: Some("host--u1".into()),
+        }];
+        let value = serde_json::to_value(&saved).unwrap();
+        let back = parse(Some(value));
+        assert_eq!(back, saved);
+        assert_eq!(
+            restore_plan(&back, None)[0].session.as_deref(),
+            Some("host--u1")
+        );
     }
 }

@@ -114,14 +114,22 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), String> {
     app.manage(Shell::new(core.clone(), kv, data_dir));
 
     if let Some(auto) = config.auto_sign_in.clone() {
+        let core = core.clone();
         tauri::async_runtime::spawn(async move { auto.sign_in(&core).await });
     }
 
     let saved = app.state::<Shell>().saved_layout();
     let cli = target::open_arg(&std::env::args().collect::<Vec<_>>());
     for plan in layout::restore_plan(&saved, cli.as_ref()) {
-        windows::create(app, &plan.target, plan.geometry.as_ref())
+        let window = windows::create(app, &plan.target, plan.geometry.as_ref())
             .map_err(|e| format!("opening a window: {e}"))?;
+        // Back in its session, if that one is still signed in.
+        if let Some(id) = plan.session {
+            if let Some(view) = core.in_session(&id).session() {
+                app.state::<Shell>().bind(window.label(), &id);
+                windows::name_after(&window, &view);
+            }
+        }
     }
     windows::save_layout(app);
     Ok(())

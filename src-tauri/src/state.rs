@@ -37,11 +37,16 @@ struct Windows {
     next_id: u64,
     subscriptions: HashMap<String, Vec<u64>>,
     watches: HashMap<String, Vec<ReportRange>>,
+    /// Which session each window belongs to (label → session id). A window
+    /// not in here shows the first session signed in.
+    sessions: HashMap<String, String>,
 }
 
 /// What a closed window held, for the caller to release.
 pub struct Closed {
     pub was_open: usize,
+    /// The session the window belonged to.
+    pub session: Option<String>,
     pub subscriptions: Vec<u64>,
     pub watches: Vec<ReportRange>,
 }
@@ -102,9 +107,45 @@ impl Shell {
         w.open.remove(index);
         Some(Closed {
             was_open,
+            session: w.sessions.remove(label),
             subscriptions: w.subscriptions.remove(label).unwrap_or_default(),
             watches: w.watches.remove(label).unwrap_or_default(),
         })
+    }
+
+    /// Makes window `label` one of session `id`'s windows.
+    pub fn bind(&self, label: &str, session: &str) {
+        self.lock()
+            .sessions
+            .insert(label.to_owned(), session.to_owned());
+    }
+
+    /// The session window `label` was bound to, if any.
+    pub fn bound_session(&self, label: &str) -> Option<String> {
+        self.lock().sessions.get(label).cloned()
+    }
+
+    /// The session window `label` belongs to: its own, else the first one.
+    pub fn session_of(&self, label: &str) -> Option<String> {
+        let bound = self.lock().sessions.get(label).cloned();
+        bound.or_else(|| self.core.sessions().first().map(|s| s.id.clone()))
+    }
+
+    /// The core as window `label` sees it: bound to the window's session.
+    pub fn core_for(&self, label: &str) -> Core {
+        let bound = self.lock().sessions.get(label).cloned();
+        match bound {
+            Some(id) => self.core.in_session(&id),
+            None => self.core.clone(),
+        }
+    }
+
+    /// The core as a closed window saw it.
+    pub fn core_of(&self, session: Option<&str>) -> Core {
+        match session {
+            Some(id) => self.core.in_session(id),
+            None => self.core.clone(),
+        }
     }
 
     pub fn add_subscription(&self, label: &str, id: u64) {

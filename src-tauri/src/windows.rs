@@ -3,7 +3,7 @@
 //! window events — focus refetches, moves and resizes save the layout, a
 //! close releases the window's subscriptions and report watches.
 
-use ledgerline_client::CommandError;
+use ledgerline_client::{CommandError, SessionView};
 use tauri::{
     AppHandle, LogicalPosition, LogicalSize, Manager, Runtime, WebviewUrl, WebviewWindow,
     WebviewWindowBuilder, Window, WindowEvent,
@@ -17,10 +17,39 @@ use crate::{
 
 /// Opens a new window showing `target` and saves the layout.
 pub fn open<R: Runtime>(app: &AppHandle<R>, target: &WindowTarget) -> Result<(), CommandError> {
+    open_in(app, target, None)
+}
+
+/// Opens a new window showing `target` for `session` (None: the first
+/// session) and saves the layout.
+pub fn open_in<R: Runtime>(
+    app: &AppHandle<R>,
+    target: &WindowTarget,
+    session: Option<&str>,
+) -> Result<(), CommandError> {
+    let shell = app.state::<Shell>();
     let window = create(app, target, None)?;
+    if let Some(id) = session {
+        shell.bind(window.label(), id);
+        if let Some(view) = shell.core.in_session(id).session() {
+            name_after(&window, &view);
+        }
+    }
     let _ = window.set_focus();
     save_layout(app);
     Ok(())
+}
+
+/// The window's title names its target and its session's org.
+pub fn name_after<R: Runtime>(window: &WebviewWindow<R>, view: &SessionView) {
+    let shell = window.state::<Shell>();
+    let target = shell
+        .open_windows()
+        .into_iter()
+        .find(|(label, _)| label == window.label())
+        .map(|(_, t)| t)
+        .unwrap_or(WindowTarget::Main);
+    let _ = window.set_title(&format!("{} · {}", target.title(), view.org.name));
 }
 
 /// Creates (and registers) a window for `target`, at `geometry` if given.
@@ -45,6 +74,13 @@ pub fn create<R: Runtime>(
         .build()
         .map_err(|e| CommandError::internal(format!("could not open a window: {e}")))?;
     shell.register_window(&label, target.clone());
+    // A window belongs to a session from the start (the first one, unless
+    // the caller binds it to another), so a session signing out later
+    // never hands its windows to another organization.
+    if let Some(view) = shell.core.session() {
+        shell.bind(&label, &view.id);
+        name_after(&window, &view);
+    }
     tracing::info!(%label, %target, "window opened");
     Ok(window)
 }
@@ -59,7 +95,7 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         WindowEvent::Focused(true) => {
             // On the async runtime: the core spawns its refetches there
             // (this handler runs on the event loop's thread).
-            let core = shell.core.clone();
+            let core = shell.core_for(window.label());
             tauri::async_runtime::spawn(async move {
                 // Signed out: nothing to refetch.
                 let _ = core.window_focused();
@@ -70,11 +106,12 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
             let Some(closed) = shell.close_window(window.label()) else {
                 return;
             };
+            let core = shell.core_of(closed.session.as_deref());
             for id in closed.subscriptions {
-                shell.core.unsubscribe(id);
+                core.unsubscribe(id);
             }
             for range in &closed.watches {
-                shell.core.unwatch_report(range);
+                core.unwatch_report(range);
             }
             if layout::forget_on_close(closed.was_open) && !shell.is_exiting() {
                 save_layout(app);
@@ -93,6 +130,7 @@ pub fn save_layout<R: Runtime>(app: &AppHandle<R>) {
         .filter_map(|(label, target)| {
             let window = app.get_webview_window(&label)?;
             Some(SavedWindow {
+                session: shell.bound_session(&label),
                 target,
                 geometry: geometry(&window),
             })

@@ -6,6 +6,7 @@ import { parseView } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
 import { NeedsAttention } from "./NeedsAttention";
+import { SessionBar } from "./SessionBar";
 import { ReportView } from "./ReportView";
 import { SignIn } from "./SignIn";
 import type { CommandError, SessionView } from "./types";
@@ -22,7 +23,21 @@ export function App() {
   const [unsent, setUnsent] = useState<string | null>(null);
   // A message from the core to read once (a cache rebuilt, …).
   const [notice, setNotice] = useState<string | null>(null);
-  useEffect(() => ipc.effectListener(ipc.onNotice(setNotice)), []);
+  // Signing in to one more organization from this window.
+  const [adding, setAdding] = useState(false);
+  useEffect(() => {
+    // Said before this window opened (e.g. a session another process holds).
+    ipc.notices().then((n) => n.length > 0 && setNotice(n.join(" ")), () => {});
+    return ipc.effectListener(ipc.onNotice(setNotice));
+  }, []);
+  const noticeBanner = notice && (
+    <div className="banner notice" role="status" data-testid="notice">
+      <span>{notice}</span>{" "}
+      <button type="button" onClick={() => setNotice(null)}>
+        Dismiss
+      </button>
+    </div>
+  );
   const view = parseView(window.location.search);
 
   useEffect(() => {
@@ -62,17 +77,36 @@ export function App() {
     [],
   );
 
+  const switchTo = (s: SessionView) => {
+    setAdding(false);
+    if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
+    identityRef.current = identity(s);
+    setState({ phase: "in", session: s });
+  };
   if (state.phase === "loading") return <div className="boot">Loading…</div>;
+  if (adding) {
+    return (
+      <div className="adding">
+        <button type="button" data-testid="cancel-add" onClick={() => setAdding(false)}>
+          Back
+        </button>
+        <SignIn onSignedIn={switchTo} />
+      </div>
+    );
+  }
   if (state.phase === "out") {
     return (
-      <SignIn
-        initialError={state.error}
-        onSignedIn={(s) => {
-          if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
-          identityRef.current = identity(s);
-          setState({ phase: "in", session: s });
-        }}
-      />
+      <>
+        {noticeBanner}
+        <SignIn
+          initialError={state.error}
+          onSignedIn={(s) => {
+            if (identityRef.current !== null && identityRef.current !== identity(s)) void live.close();
+            identityRef.current = identity(s);
+            setState({ phase: "in", session: s });
+          }}
+        />
+      </>
     );
   }
   const s = state.session;
@@ -106,14 +140,8 @@ export function App() {
             </button>
           </div>
         )}
-        {notice && (
-          <div className="banner notice" role="status" data-testid="notice">
-            <span>{notice}</span>{" "}
-            <button type="button" onClick={() => setNotice(null)}>
-              Dismiss
-            </button>
-          </div>
-        )}
+        {noticeBanner}
+        <SessionBar session={s} onSwitch={switchTo} onAdd={() => setAdding(true)} />
         <NeedsAttention session={s} />
         {page(s)}
       </div>

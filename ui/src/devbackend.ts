@@ -146,11 +146,14 @@ export function installDevBackend(): DevBackend {
     sign_in: (a) => {
       const user = USERS[String(a.email)];
       if (!user || a.password !== "demo") fail("unauthorized", "Wrong email or password.");
-      session = { server_url: String(a.serverUrl), user: user!, org: { id: "o1", name: "Demo Hotels" }, properties: user!.role === "staff" ? PROPS.slice(0, 1) : PROPS };
+      session = { id: `dev--${user!.id}`, server_url: String(a.serverUrl), user: user!, org: { id: "o1", name: "Demo Hotels" }, properties: user!.role === "staff" ? PROPS.slice(0, 1) : PROPS };
       void emit("session", session);
       return session;
     },
     needs_attention: () => [],
+    sessions: () => (session ? [session] : []),
+    notices: () => [],
+    switch_session: () => session,
     retry_write: () => {
       throw { kind: "not_found", message: "nothing to resend" };
     },

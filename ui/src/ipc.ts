@@ -13,7 +13,7 @@ import type {
 export { isTauri };
 export type { UnlistenFn };
 
-const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "unsent", "internal"]);
+const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "throttled", "unsent", "internal"]);
 
 /** Whatever a command rejected with, as a CommandError with plain words. */
 export function toCommandError(e: unknown): CommandError {
@@ -50,6 +50,10 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const getSession = () => call<SessionView | null>("session");
 export const signIn = (serverUrl: string, email: string, password: string) =>
   call<SessionView>("sign_in", { serverUrl, email, password });
+/** Every signed-in session (organizations side by side). */
+export const sessions = () => call<SessionView[]>("sessions");
+/** Makes this window show session `id`. */
+export const switchSession = (id: string) => call<SessionView>("switch_session", { id });
 /** Rejects with kind `unsent` while writes are not on the server, unless `force`. */
 export const signOut = (force = false) => call<null>("sign_out", { force });
 
@@ -85,7 +89,8 @@ export const unwatchReport = (range: ReportRange) => call<null>("unwatch_report"
 export const windowFocused = () => call<null>("window_focused");
 export const diagnostics = () => call<Diagnostics>("diagnostics");
 export const setFlag = <N extends FlagName>(name: N, value: Flags[N]) => call<Diagnostics>("set_flag", { name, value });
-export const openWindow = (target: WindowTarget) => call<null>("open_window", { target });
+export const openWindow = (target: WindowTarget, session?: string) =>
+  call<null>("open_window", { target, session: session ?? null });
 export const saveCsv = (filename: string, contents: string) => call<string>("save_csv", { filename, contents });
 
 // --- events ----------------------------------------------------------------
@@ -98,6 +103,8 @@ export const onStatus = (cb: (s: Status) => void) => on<Status>("status", cb);
 export const onAggregates = (cb: (a: Aggregates) => void) => on<Aggregates>("aggregates", cb);
 export const onSyncProgress = (cb: (p: SyncProgress) => void) => on<SyncProgress>("sync_progress", cb);
 export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView | null>("session", cb);
+/** What could not be done at start (a session held by another process, …). */
+export const notices = () => call<string[]>("notices");
 export const onNotice = (cb: (message: string) => void) => on<string>("notice", cb);
 export const onAttention = (cb: (a: AttentionSummary) => void) => on<AttentionSummary>("attention", cb);
 

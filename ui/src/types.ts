@@ -74,6 +74,8 @@ export interface PropertyInfo {
 }
 
 export interface SessionView {
+  /** Which session (server + user); every window belongs to one. */
+  id: string;
   server_url: string;
   user: UserInfo;
   org: { id: string; name: string };
@@ -174,6 +176,7 @@ export type CommandErrorKind =
   | "not_found"
   | "conflict"
   | "invalid"
+  | "throttled"
   | "unsent"
   | "internal";
 
@@ -213,7 +216,7 @@ export interface TransactionPatch {
   occurred_on?: IsoDate;
 }
 
-export type WindowTarget = `property:${string}` | "report:profit-loss" | "approvals";
+export type WindowTarget = `property:${string}` | "report:profit-loss" | "approvals" | "main";
 
 export interface Subscription {
   subscription: number;

@@ -8,8 +8,10 @@
 //! applied, each stamped with the `seq` the cache is at after it.
 //!
 //! One file per identity (server + user), each with its lock file
-//! ([`lock`]); opening one that cannot be used moves it aside and rebuilds
-//! it ([`recovery`]); [`CacheError`] says why a cache could not be opened.
+//! (`lock`); opening one that cannot be used moves it aside and rebuilds
+//! it (`recovery`); [`CacheError`] says why a cache could not be opened.
+//! Here: the schema (opening, migrating, the meta table) and the writer
+//! path; `apply` writes the server's rows, `queries` reads them.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -29,11 +31,16 @@ use sqlx::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod apply;
 mod error;
 mod lock;
+mod queries;
 mod recovery;
 
+pub(crate) use apply::{delete_rows, put_row};
+pub use apply::{Applied, SnapshotAt};
 pub use error::CacheError;
+pub(crate) use queries::get_row;
 pub use recovery::Recovered;
 
 use crate::{
@@ -42,9 +49,6 @@ use crate::{
     view::{Patch, PatchBatch, Row, RowPage, RowQuery, Subscribed},
 };
 
-/// Rows per multi-row statement: 16 columns × 500 = 8000 bind parameters,
-/// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
-const CHUNK: usize = 500;
 /// A re-snapshot that changes more rows than this is not sent as patches;
 /// windows re-read their lists on `sync_progress { finished: true }`.
 pub const SNAPSHOT_PATCH_LIMIT: usize = 10_000;
@@ -55,29 +59,6 @@ pub const MAX_PAGE: u32 = 5_000;
 
 const COLS: &str = "id, kind, property_id, amount_minor, currency, category, memo, occurred_on, \
     status, version, client_mutation_id, created_by, created_at, updated_at, pending_sync, sync_error";
-
-const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
-    property_id = excluded.property_id, amount_minor = excluded.amount_minor, \
-    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
-    occurred_on = excluded.occurred_on, status = excluded.status, version = excluded.version, \
-    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
-    created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
-    WHERE excluded.version > rows.version RETURNING id";
-
-/// [`UPSERT_TAIL`] for rows whose indexed columns (`property_id`,
-/// `occurred_on`, `status`) hold what the row already holds: the same
-/// result, but SQLite rewrites the entries of every index whose column is
-/// in the `SET` list, changed or not, so leaving them out spares the three
-/// list indexes (2.5–3× cheaper per updated row in the `sqlite3` CLI).
-const UPSERT_TAIL_SAME_KEYS: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
-    amount_minor = excluded.amount_minor, \
-    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
-    version = excluded.version, \
-    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
-    created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
-    WHERE excluded.version > rows.version RETURNING id";
 
 /// The cache. Cheap to clone.
 #[derive(Clone)]
@@ -90,38 +71,15 @@ pub struct Cache {
     writer: Arc<Mutex<()>>,
     hub: Hub,
     telemetry: Arc<Telemetry>,
-    /// The lock file, held while any clone of the cache lives.
-    lock: Option<Arc<lock::CacheLock>>,
+    /// The lock file, held until [`Cache::close`] (or the last clone goes).
+    /// A std Mutex: taken once, never across `.await`.
+    lock: Arc<std::sync::Mutex<Option<lock::CacheLock>>>,
 }
 
 /// An open write transaction holding the writer lock.
 pub(crate) struct Write {
     pub(crate) tx: sqlx::Transaction<'static, Sqlite>,
     _writer: OwnedMutexGuard<()>,
-}
-
-/// Which head a snapshot of the rows belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotAt {
-    /// The head fetched before the pages of a first or reset snapshot: the
-    /// cache moves to it whatever it held (a reset may move it back).
-    Head(u64),
-    /// The head fetched before the pages of a re-fetch beside the poll
-    /// loop (window focus, offline): dropped if the cache is already past it.
-    NotBefore(u64),
-}
-
-/// What applying a poll response did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// The seq the cache was at before: events above it were new.
-    pub from_seq: u64,
-    /// The seq it is at now.
-    pub seq: u64,
-    /// How many events were new (not applied before).
-    pub fresh: usize,
-    /// What was published (None when nothing changed).
-    pub batch: Option<PatchBatch>,
 }
 
 impl Cache {
@@ -131,15 +89,23 @@ impl Cache {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let lock = Arc::new(lock::CacheLock::acquire(path)?);
-        let mut cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
-        cache.lock = Some(lock);
+        let lock = lock::CacheLock::acquire(path)?;
+        let cache = Cache::open_unlocked(path, telemetry, BUSY_TIMEOUT).await?;
+        cache.hold(lock);
         Ok(cache)
     }
 
     /// Where the lock file is, if this cache holds one.
-    pub fn lock_path(&self) -> Option<&Path> {
-        self.lock.as_deref().map(lock::CacheLock::path)
+    pub fn lock_path(&self) -> Option<std::path::PathBuf> {
+        self.lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|l| l.path().to_owned())
+    }
+
+    fn hold(&self, lock: lock::CacheLock) {
+        *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
     }
 
     async fn open_unlocked(
@@ -184,7 +150,7 @@ impl Cache {
             writer: Arc::new(Mutex::new(())),
             hub: Hub::default(),
             telemetry,
-            lock: None,
+            lock: Default::default(),
         };
         let seq = cache.seq().await?.unwrap_or(0);
         Telemetry::set(&cache.telemetry.cache_seq, seq);
@@ -199,10 +165,12 @@ impl Cache {
         &self.pool
     }
 
-    /// Closes the pool (waits for its connections to finish).
+    /// Closes the pool (waits for its connections to finish) and releases
+    /// the lock file, so the same identity can open it again at once.
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer_pool.close().await;
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Copies the WAL into the database every `every` (off the apply path),
@@ -309,244 +277,6 @@ impl Cache {
         })
     }
 
-    /// Applies one poll response in one transaction: events at or below the
-    /// cache's seq are skipped (idempotent re-apply); a created row replaces
-    /// its optimistic `local-<cmid>` twin in the same batch.
-    pub async fn apply_events(
-        &self,
-        events: &[Event],
-        cursor: u64,
-    ) -> Result<Applied, sqlx::Error> {
-        let mut w = self.write().await?;
-        let from_seq = get_seq(&mut w.tx).await?.unwrap_or(0);
-        let seq = from_seq
-            .max(cursor)
-            .max(events.iter().map(|e| e.seq).max().unwrap_or(0));
-        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > from_seq).collect();
-        if fresh.is_empty() && seq == from_seq {
-            return Ok(Applied {
-                from_seq,
-                seq,
-                fresh: 0,
-                batch: None,
-            });
-        }
-
-        // The final state of each touched row, in order of its last event.
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        let mut locals: Vec<String> = Vec::new();
-        for (i, e) in fresh.iter().enumerate() {
-            last.insert(e.row.id(), i);
-            if let Some(cmid) = &e.client_mutation_id {
-                locals.push(Row::local_id(cmid));
-            }
-        }
-        let mut finals: Vec<&Event> = fresh
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| last.get(e.row.id()) == Some(i))
-            .map(|(_, e)| *e)
-            .collect();
-        finals.sort_by_key(|e| e.seq);
-
-        let mut patches = Vec::new();
-        for id in delete_rows(&mut w.tx, &locals).await? {
-            patches.push(Patch::Remove { id });
-        }
-        let upserts: Vec<Row> = finals
-            .iter()
-            .filter_map(|e| match &e.row {
-                EventRow::Transaction(t) => Some(Row::confirmed((**t).clone())),
-                EventRow::Deleted { .. } => None,
-            })
-            .collect();
-        let removes: Vec<String> = finals
-            .iter()
-            .filter_map(|e| match &e.row {
-                EventRow::Deleted { id } => Some(id.clone()),
-                EventRow::Transaction(_) => None,
-            })
-            .collect();
-        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
-            .await?
-            .into_iter()
-            .collect();
-        let removed: HashSet<String> = delete_rows(&mut w.tx, &removes)
-            .await?
-            .into_iter()
-            .collect();
-        let mut upserts = upserts.into_iter();
-        for e in &finals {
-            match &e.row {
-                EventRow::Transaction(_) => {
-                    let row = upserts.next().expect("one upsert per transaction event");
-                    if written.contains(&row.id) {
-                        patches.push(Patch::Upsert { row });
-                    }
-                }
-                EventRow::Deleted { id } => {
-                    if removed.contains(id) {
-                        patches.push(Patch::Remove { id: id.clone() });
-                    }
-                }
-            }
-        }
-        set_seq(&mut w.tx, seq).await?;
-        let seq = self.finish(w, patches.clone()).await?;
-        Telemetry::add(&self.telemetry.events_applied, fresh.len() as u64);
-        Ok(Applied {
-            from_seq,
-            seq,
-            fresh: fresh.len(),
-            batch: (!patches.is_empty()).then_some(PatchBatch { seq, patches }),
-        })
-    }
-
-    /// Makes the rows equal to a full snapshot (keeping rows with writes
-    /// still in the outbox), publishes the difference, and moves the cache
-    /// to the snapshot's head. Returns how many rows changed, or `None` when
-    /// a [`SnapshotAt::NotBefore`] snapshot was older than the cache.
-    ///
-    /// This is what keeps the one ordered writer path: every write of the
-    /// server's rows — poll answers and snapshots alike — goes through the
-    /// one writer lock stamped with the seq it reflects, and a snapshot
-    /// taken before events the poll loop has applied since is dropped here,
-    /// under the lock, rather than undoing them (dropping a row the poll
-    /// just added, or bringing back one it just deleted).
-    pub async fn replace_all(
-        &self,
-        rows: Vec<Transaction>,
-        at: SnapshotAt,
-    ) -> Result<Option<usize>, sqlx::Error> {
-        let mut w = self.write().await?;
-        let seq = match at {
-            SnapshotAt::Head(seq) => seq,
-            SnapshotAt::NotBefore(head) => {
-                let current = get_seq(&mut w.tx).await?.unwrap_or(0);
-                if current > head {
-                    tracing::debug!(current, head, "snapshot older than the cache; dropped");
-                    return Ok(None);
-                }
-                head
-            }
-        };
-        let existing: HashMap<String, (i64, bool)> =
-            sqlx::query("SELECT id, version, pending_sync FROM rows")
-                .fetch_all(&mut *w.tx)
-                .await?
-                .into_iter()
-                .map(|r| {
-                    (
-                        r.get::<String, _>(0),
-                        (r.get::<i64, _>(1), r.get::<bool, _>(2)),
-                    )
-                })
-                .collect();
-        // Rows with a write on its way keep their overlay; a held write's
-        // row follows the server (the write is in the attention list).
-        let protected: HashSet<String> =
-            sqlx::query_scalar("SELECT target_id FROM outbox WHERE state = 'queued'")
-                .fetch_all(&mut *w.tx)
-                .await?
-                .into_iter()
-                .collect();
-        let incoming: HashSet<&str> = rows.iter().map(|t| t.id.as_str()).collect();
-        let confirmed_locals: Vec<String> = rows
-            .iter()
-            .filter_map(|t| t.client_mutation_id.as_deref().map(Row::local_id))
-            .filter(|id| existing.contains_key(id))
-            .collect();
-        let removes: Vec<String> = existing
-            .iter()
-            .filter(|(id, (_, pending))| {
-                !incoming.contains(id.as_str())
-                    && !protected.contains(*id)
-                    && !*pending
-                    && !id.starts_with("local-")
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        let upserts: Vec<Row> = rows
-            .into_iter()
-            .filter(|t| !protected.contains(&t.id))
-            .filter(|t| match existing.get(&t.id) {
-                None => true,
-                Some((v, pending)) => t.version > *v || (!pending && t.version != *v),
-            })
-            .map(Row::confirmed)
-            .collect();
-        let mut patches = Vec::new();
-        for id in delete_rows(&mut w.tx, &confirmed_locals).await? {
-            patches.push(Patch::Remove { id });
-        }
-        for id in delete_rows(&mut w.tx, &removes).await? {
-            patches.push(Patch::Remove { id });
-        }
-        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
-            .await?
-            .into_iter()
-            .collect();
-        patches.extend(
-            upserts
-                .into_iter()
-                .filter(|r| written.contains(&r.id))
-                .map(|row| Patch::Upsert { row }),
-        );
-        set_seq(&mut w.tx, seq).await?;
-        let changed = patches.len();
-        if changed > SNAPSHOT_PATCH_LIMIT {
-            patches.clear();
-        }
-        self.finish(w, patches).await?;
-        Ok(Some(changed))
-    }
-
-    /// One page of rows, newest first, with the total count and seq, read
-    /// in one read transaction so the three agree.
-    pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
-        let limit = q.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
-        let offset = q.offset.unwrap_or(0);
-        let mut tx = self.pool.begin().await?;
-        let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {COLS} FROM rows"));
-        push_filters(&mut select, q);
-        select.push(" ORDER BY occurred_on DESC, id DESC LIMIT ");
-        select.push_bind(limit as i64);
-        select.push(" OFFSET ");
-        select.push_bind(offset as i64);
-        let rows = select
-            .build()
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(decode_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM rows");
-        push_filters(&mut count, q);
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
-        let seq = get_seq(&mut tx).await?.unwrap_or(0);
-        tx.commit().await?;
-        Ok(RowPage {
-            rows,
-            total: total as u64,
-            seq,
-        })
-    }
-
-    pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        get_row(&mut conn, id).await
-    }
-
-    /// Every row, for tests and tools (unordered).
-    pub async fn all_rows(&self) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query(&format!("SELECT {COLS} FROM rows"))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(decode_row)
-            .collect()
-    }
-
     /// Marks the cache as `identity`'s (server, org, user), or refuses
     /// ([`CacheError::Foreign`]) if it holds somebody else's rows — their
     /// unsent writes are never wiped, nor sent as this identity.
@@ -582,35 +312,6 @@ impl Cache {
     }
 }
 
-fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery) {
-    let mut sep = " WHERE ";
-    let mut and = |qb: &mut QueryBuilder<'_, Sqlite>, clause: &str| {
-        qb.push(sep);
-        qb.push(clause);
-        sep = " AND ";
-    };
-    if let Some(p) = &q.property_id {
-        and(qb, "property_id = ");
-        qb.push_bind(p.clone());
-    }
-    if let Some(k) = q.kind {
-        and(qb, "kind = ");
-        qb.push_bind(k.as_str());
-    }
-    if let Some(s) = q.status {
-        and(qb, "status = ");
-        qb.push_bind(s.as_str());
-    }
-    if let Some(from) = q.from {
-        and(qb, "occurred_on >= ");
-        qb.push_bind(from.to_string());
-    }
-    if let Some(to) = q.to {
-        and(qb, "occurred_on <= ");
-        qb.push_bind(to.to_string());
-    }
-}
-
 pub(crate) async fn get_seq(conn: &mut SqliteConnection) -> Result<Option<u64>, sqlx::Error> {
     let v: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'seq'")
         .fetch_optional(&mut *conn)
@@ -641,153 +342,6 @@ pub(crate) async fn set_seq(conn: &mut SqliteConnection, seq: u64) -> Result<(),
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// Inserts rows, or updates them to a higher version only (an event for a
-/// version already shown changes nothing);
-/// returns the ids actually written.
-pub(crate) async fn upsert_rows(
-    conn: &mut SqliteConnection,
-    rows: &[Row],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut written = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        // What the existing rows hold in their indexed columns: rows that
-        // keep them (and new rows) take the upsert that leaves the indexes be.
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT id, property_id, occurred_on, status FROM rows WHERE id IN (",
-        );
-        let mut sep = qb.separated(", ");
-        for r in chunk {
-            sep.push_bind(r.id.as_str());
-        }
-        qb.push(")");
-        let mut prior: HashMap<String, (String, NaiveDate, String)> = HashMap::new();
-        for p in qb.build().fetch_all(&mut *conn).await? {
-            prior.insert(p.try_get(0)?, (p.try_get(1)?, p.try_get(2)?, p.try_get(3)?));
-        }
-        // An id twice in one statement (the later row upserts over the
-        // earlier one) takes the full upsert too.
-        let mut seen: HashSet<&str> = HashSet::with_capacity(chunk.len());
-        let mut moved: HashSet<&str> = HashSet::new();
-        for r in chunk {
-            let keeps = prior
-                .get(&r.id)
-                .is_none_or(|(property_id, occurred_on, status)| {
-                    r.property_id == *property_id
-                        && r.occurred_on == *occurred_on
-                        && r.status.as_str() == status
-                });
-            if !seen.insert(r.id.as_str()) || !keeps {
-                moved.insert(r.id.as_str());
-            }
-        }
-        let (moving, keeping): (Vec<&Row>, Vec<&Row>) =
-            chunk.iter().partition(|r| moved.contains(r.id.as_str()));
-        written.extend(upsert_chunk(conn, &keeping, UPSERT_TAIL_SAME_KEYS).await?);
-        written.extend(upsert_chunk(conn, &moving, UPSERT_TAIL).await?);
-    }
-    Ok(written)
-}
-
-/// One multi-row `INSERT … ON CONFLICT` of `rows` ending in `tail`; returns
-/// the ids written.
-async fn upsert_chunk(
-    conn: &mut SqliteConnection,
-    rows: &[&Row],
-    tail: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
-    qb.push_values(rows, |mut b, r| {
-        b.push_bind(r.id.as_str())
-            .push_bind(r.kind.as_str())
-            .push_bind(r.property_id.as_str())
-            .push_bind(r.amount_minor)
-            .push_bind(r.currency.as_str())
-            .push_bind(r.category.as_str())
-            .push_bind(r.memo.as_str())
-            .push_bind(r.occurred_on)
-            .push_bind(r.status.as_str())
-            .push_bind(r.version)
-            .push_bind(r.client_mutation_id.as_deref())
-            .push_bind(r.created_by.as_str())
-            .push_bind(r.created_at)
-            .push_bind(r.updated_at)
-            .push_bind(r.pending_sync)
-            .push_bind(r.sync_error.as_deref());
-    });
-    qb.push(tail);
-    qb.build_query_scalar().fetch_all(&mut *conn).await
-}
-
-/// Deletes rows by id; returns the ids that existed.
-pub(crate) async fn delete_rows(
-    conn: &mut SqliteConnection,
-    ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut deleted = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM rows WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.as_str());
-        }
-        qb.push(") RETURNING id");
-        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
-        deleted.extend(ids);
-    }
-    Ok(deleted)
-}
-
-/// Writes one row as it is (no version check): optimistic edits and rollbacks.
-pub(crate) async fn put_row(conn: &mut SqliteConnection, row: &Row) -> Result<(), sqlx::Error> {
-    delete_rows(conn, std::slice::from_ref(&row.id)).await?;
-    upsert_chunk(conn, &[row], UPSERT_TAIL).await?;
-    Ok(())
-}
-
-pub(crate) async fn get_row(
-    conn: &mut SqliteConnection,
-    id: &str,
-) -> Result<Option<Row>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {COLS} FROM rows WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(decode_row)
-        .transpose()
-}
-
-fn bad(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("cache column {column} holds {value:?}").into())
-}
-
-fn decode_row(r: &SqliteRow) -> Result<Row, sqlx::Error> {
-    let kind: &str = r.try_get("kind")?;
-    let status: &str = r.try_get("status")?;
-    let currency: &str = r.try_get("currency")?;
-    Ok(Row {
-        id: r.try_get("id")?,
-        kind: TransactionKind::parse(kind).ok_or_else(|| bad("kind", kind))?,
-        property_id: r.try_get("property_id")?,
-        amount_minor: r.try_get("amount_minor")?,
-        currency: currency.parse().map_err(|_| bad("currency", currency))?,
-        category: r.try_get("category")?,
-        memo: r.try_get("memo")?,
-        occurred_on: r.try_get::<NaiveDate, _>("occurred_on")?,
-        status: TransactionStatus::parse(status).ok_or_else(|| bad("status", status))?,
-        version: r.try_get("version")?,
-        client_mutation_id: r.try_get("client_mutation_id")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get::<DateTime<Utc>, _>("created_at")?,
-        updated_at: r.try_get::<DateTime<Utc>, _>("updated_at")?,
-        pending_sync: r.try_get("pending_sync")?,
-        sync_error: r.try_get("sync_error")?,
-    })
 }
 
 #[cfg(test)]

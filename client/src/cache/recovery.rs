@@ -67,11 +67,11 @@ impl Cache {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let lock = Arc::new(CacheLock::acquire(path)?);
+        let lock = CacheLock::acquire(path)?;
         let failure = match Cache::open_unlocked(path, telemetry.clone(), busy_timeout).await {
-            Ok(mut cache) => match cache.claim(identity).await {
+            Ok(cache) => match cache.claim(identity).await {
                 Ok(()) => {
-                    cache.lock = Some(lock);
+                    cache.hold(lock);
                     return Ok((cache, None));
                 }
                 Err(e) => {
@@ -87,10 +87,10 @@ impl Cache {
             _ => salvage(path).await,
         };
         let moved_to = move_aside(path)?;
-        let mut cache = Cache::open_unlocked(path, telemetry, busy_timeout).await?;
+        let cache = Cache::open_unlocked(path, telemetry, busy_timeout).await?;
         cache.claim(identity).await?;
         let count = restore(&cache, &salvaged).await?;
-        cache.lock = Some(lock);
+        cache.hold(lock);
         Ok((
             cache,
             Some(Recovered {

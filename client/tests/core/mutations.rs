@@ -142,12 +142,12 @@ async fn core_with_a_property_the_server_refuses(
     first.core.shutdown().await;
     drop(first);
     use ledgerline_client::KvStore;
-    let mut stored = store.get("session").unwrap().unwrap();
-    stored["properties"]
+    let mut stored = store.get("sessions").unwrap().unwrap();
+    stored[0]["properties"]
         .as_array_mut()
         .unwrap()
         .push(serde_json::json!({"id": "closed-hotel", "name": "Closed hotel"}));
-    store.set("session", stored).unwrap();
+    store.set("sessions", stored).unwrap();
     TestCore::open(dir, store).await
 }
 

@@ -79,7 +79,7 @@ async fn wrong_password_is_unauthorized_and_nothing_is_stored() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unauthorized);
     assert!(c.core.session().is_none());
-    assert_eq!(store.get("session").unwrap(), None);
+    assert_eq!(store.get("sessions").unwrap(), None);
     let err = c
         .core
         .sign_in("ftp://x", OWNER, PASSWORD)
@@ -98,13 +98,13 @@ async fn sign_out_revokes_the_token_and_stops_the_session() {
     let store = Arc::new(MemoryStore::new());
     let mut c = TestCore::open(dir.path(), store.clone()).await;
     c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
-    let token = store.get("session").unwrap().unwrap()["token"]
+    let token = store.get("sessions").unwrap().unwrap()[0]["token"]
         .as_str()
         .unwrap()
         .to_owned();
     c.core.sign_out(false).await.unwrap();
     assert!(c.core.session().is_none());
-    assert_eq!(store.get("session").unwrap(), None);
+    assert_eq!(store.get("sessions").unwrap(), None);
     assert!(c.drain().contains(&CoreEvent::Session(None)));
     let status = reqwest::Client::new()
         .get(format!("{}/v1/transactions", server.url))
@@ -126,7 +126,7 @@ async fn a_401_from_the_server_ends_the_session() {
     let mut c = TestCore::open(dir.path(), store.clone()).await;
     c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
     // Revoke the core's own token behind its back.
-    let token = store.get("session").unwrap().unwrap()["token"]
+    let token = store.get("sessions").unwrap().unwrap()[0]["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -146,7 +146,7 @@ async fn a_401_from_the_server_ends_the_session() {
     })
     .await
     .unwrap();
-    assert_eq!(store.get("session").unwrap(), None);
+    assert_eq!(store.get("sessions").unwrap(), None);
     assert!(c.drain().contains(&CoreEvent::Session(None)));
 }
 
@@ -178,8 +178,11 @@ async fn a_write_made_offline_survives_another_users_sign_in_and_is_sent_once_on
         .await
         .unwrap();
     let cmid = row.client_mutation_id.clone().unwrap();
+    // Signing out warns; signed out anyway, the write stays in its cache.
+    assert!(c.core.sign_out(false).await.is_err());
+    c.core.sign_out(true).await.unwrap();
     server.restart().await;
-    // Someone else signs in on this computer before it was sent.
+    // Someone else signs in on this computer.
     c.core
         .sign_in(&server.url, MANAGER, PASSWORD)
         .await
@@ -273,6 +276,37 @@ async fn a_second_core_on_the_same_data_dir_is_kept_off_the_cache() {
     first.core.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_second_process_resumes_nothing_says_why_and_keeps_the_first_ones_sessions() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("store.json");
+    let store = || Arc::new(JsonFileStore::open(&store_path).unwrap());
+    let first = TestCore::open(dir.path(), store()).await;
+    first
+        .core
+        .sign_in(&server.url, ACCOUNTANT, PASSWORD)
+        .await
+        .unwrap();
+    // A second launch without D-Bus: same data dir, same store file.
+    let second = TestCore::open(dir.path(), store()).await;
+    assert!(second.core.sessions().is_empty(), "no second long-poll");
+    let notices = second.core.notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].contains("another Ledgerline process"),
+        "{notices:?}"
+    );
+    waiters_settle(&server, 1).await;
+    second.core.shutdown().await;
+    drop(second);
+    // The first's session is still stored for its next start.
+    first.core.shutdown().await;
+    drop(first);
+    let again = TestCore::open(dir.path(), store()).await;
+    assert_eq!(again.core.sessions().len(), 1);
+}
+
 async fn waiters_settle(server: &TestServer, n: u64) {
     wait_until("the waiter gauge", Duration::from_secs(10), || async {
         server.waiters().await.unwrap_or(u64::MAX) == n
@@ -340,4 +374,74 @@ async fn a_corrupt_cache_is_moved_aside_rebuilt_and_reported() {
         })
         .count();
     assert!(moved >= 1);
+}
+
+#[tokio::test]
+async fn two_organizations_side_by_side_each_have_their_own_cache_and_one_long_poll() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let c = TestCore::open(dir.path(), store.clone()).await;
+    let demo = c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    let rival = c.core.sign_in(&server.url, RIVAL, PASSWORD).await.unwrap();
+    assert_ne!(demo.org.id, rival.org.id);
+    assert_eq!(
+        c.core.sessions().len(),
+        2,
+        "the second sign-in adds a session"
+    );
+    let (a, b) = (c.core.in_session(&demo.id), c.core.in_session(&rival.id));
+    // Three windows on one, two on the other: one long-poll each.
+    let mut subs = Vec::new();
+    for core in [&a, &a, &a, &b, &b] {
+        subs.push(core.subscribe().await.unwrap());
+    }
+    waiters_settle(&server, 2).await;
+    // Each writes into its own org; neither sees the other's rows.
+    let pa = first_property(&a);
+    let pb = first_property(&b);
+    let ra = a
+        .create_transaction(new_txn(&pa, 100, "demo"))
+        .await
+        .unwrap();
+    let rb = b
+        .create_transaction(new_txn(&pb, 200, "rival"))
+        .await
+        .unwrap();
+    for (core, mine, theirs) in [(&a, &ra, &rb), (&b, &rb, &ra)] {
+        let core = core.clone();
+        let (mine, theirs) = (
+            mine.client_mutation_id.clone(),
+            theirs.client_mutation_id.clone(),
+        );
+        wait_until("its own row confirmed", Duration::from_secs(10), || {
+            let core = core.clone();
+            let (mine, theirs) = (mine.clone(), theirs.clone());
+            async move {
+                let rows = core.cache().all_rows().await.unwrap();
+                rows.iter()
+                    .any(|r| r.client_mutation_id == mine && !r.pending_sync)
+                    && !rows.iter().any(|r| r.client_mutation_id == theirs)
+            }
+        })
+        .await
+        .unwrap();
+    }
+    // A restart resumes both.
+    c.core.shutdown().await;
+    drop(c);
+    let again = TestCore::open(dir.path(), store).await;
+    let ids: Vec<String> = again.core.sessions().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, [demo.id.clone(), rival.id.clone()]);
+    // Signing one out leaves the other running.
+    again
+        .core
+        .in_session(&demo.id)
+        .sign_out(false)
+        .await
+        .unwrap();
+    assert_eq!(again.core.sessions().len(), 1);
+    assert!(again.core.in_session(&rival.id).session().is_some());
+    let _keep = again.core.in_session(&rival.id).subscribe().await.unwrap();
+    waiters_settle(&server, 1).await;
 }

@@ -24,6 +24,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         session::session,
         session::sign_in,
         session::sign_out,
+        session::sessions,
+        session::switch_session,
         rows::subscribe,
         rows::unsubscribe,
         rows::list_rows,
@@ -42,6 +44,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         windows::open_window,
         diagnostics::diagnostics,
         diagnostics::set_flag,
+        diagnostics::notices,
     ]
 }
 

@@ -5,63 +5,94 @@
 
 use ledgerline_client::{Attention, CommandError, Row, WriteFix};
 use ledgerline_wire::{NewTransaction, TransactionPatch};
-use tauri::State;
+use tauri::{Runtime, State, WebviewWindow};
 
 use crate::state::Shell;
 
 #[tauri::command]
-pub async fn create_transaction(
+pub async fn create_transaction<R: Runtime>(
+    window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     input: NewTransaction,
 ) -> Result<Row, CommandError> {
-    shell.core.create_transaction(input).await
+    shell
+        .core_for(window.label())
+        .create_transaction(input)
+        .await
 }
 
 #[tauri::command]
-pub async fn update_transaction(
+pub async fn update_transaction<R: Runtime>(
+    window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     id: String,
     patch: TransactionPatch,
 ) -> Result<Row, CommandError> {
-    shell.core.update_transaction(&id, patch).await
+    shell
+        .core_for(window.label())
+        .update_transaction(&id, patch)
+        .await
 }
 
 #[tauri::command]
-pub async fn delete_transaction(shell: State<'_, Shell>, id: String) -> Result<(), CommandError> {
-    shell.core.delete_transaction(&id).await
+pub async fn delete_transaction<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+    id: String,
+) -> Result<(), CommandError> {
+    shell.core_for(window.label()).delete_transaction(&id).await
 }
 
 #[tauri::command]
-pub async fn approve_transaction(shell: State<'_, Shell>, id: String) -> Result<Row, CommandError> {
-    shell.core.approve_transaction(&id).await
+pub async fn approve_transaction<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+    id: String,
+) -> Result<Row, CommandError> {
+    shell
+        .core_for(window.label())
+        .approve_transaction(&id)
+        .await
 }
 
 #[tauri::command]
-pub async fn reject_transaction(shell: State<'_, Shell>, id: String) -> Result<Row, CommandError> {
-    shell.core.reject_transaction(&id).await
+pub async fn reject_transaction<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+    id: String,
+) -> Result<Row, CommandError> {
+    shell.core_for(window.label()).reject_transaction(&id).await
 }
 
 #[tauri::command]
-pub async fn needs_attention(shell: State<'_, Shell>) -> Result<Vec<Attention>, CommandError> {
-    shell.core.needs_attention().await
+pub async fn needs_attention<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+) -> Result<Vec<Attention>, CommandError> {
+    shell.core_for(window.label()).needs_attention().await
 }
 
 #[tauri::command]
-pub async fn retry_write(
+pub async fn retry_write<R: Runtime>(
+    window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     client_mutation_id: String,
     fix: Option<WriteFix>,
 ) -> Result<Row, CommandError> {
     shell
-        .core
+        .core_for(window.label())
         .retry_write(&client_mutation_id, fix.unwrap_or_default())
         .await
 }
 
 #[tauri::command]
-pub async fn discard_write(
+pub async fn discard_write<R: Runtime>(
+    window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     client_mutation_id: String,
 ) -> Result<(), CommandError> {
-    shell.core.discard_write(&client_mutation_id).await
+    shell
+        .core_for(window.label())
+        .discard_write(&client_mutation_id)
+        .await
 }

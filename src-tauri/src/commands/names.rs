@@ -5,6 +5,8 @@ pub const NAMES: &[&str] = &[
     "session",
     "sign_in",
     "sign_out",
+    "sessions",
+    "switch_session",
     "subscribe",
     "unsubscribe",
     "list_rows",
@@ -23,4 +25,5 @@ pub const NAMES: &[&str] = &[
     "open_window",
     "diagnostics",
     "set_flag",
+    "notices",
 ];

@@ -15,7 +15,10 @@ pub async fn watch_report<R: Runtime>(
     shell: State<'_, Shell>,
     range: ReportRange,
 ) -> Result<Aggregates, CommandError> {
-    let aggregates = shell.core.watch_report(range.clone()).await?;
+    let aggregates = shell
+        .core_for(window.label())
+        .watch_report(range.clone())
+        .await?;
     shell.add_watch(window.label(), range);
     Ok(aggregates)
 }
@@ -27,7 +30,7 @@ pub async fn unwatch_report<R: Runtime>(
     range: ReportRange,
 ) -> Result<(), CommandError> {
     if shell.remove_watch(window.label(), &range) {
-        shell.core.unwatch_report(&range);
+        shell.core_for(window.label()).unwatch_report(&range);
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub async fn subscribe<R: Runtime>(
 ) -> Result<Subscribed, CommandError> {
     let label = window.label().to_owned();
     let subscribed = shell
-        .core
+        .core_for(&label)
         .subscribe_with(move |batch| {
             if let Err(e) = on_batch.send(batch) {
                 tracing::debug!(error = %e, "a window's channel refused a batch");
@@ -34,11 +34,15 @@ pub async fn unsubscribe<R: Runtime>(
     subscription: u64,
 ) -> Result<(), CommandError> {
     shell.remove_subscription(window.label(), subscription);
-    shell.core.unsubscribe(subscription);
+    shell.core_for(window.label()).unsubscribe(subscription);
     Ok(())
 }
 
 #[tauri::command]
-pub async fn list_rows(shell: State<'_, Shell>, query: RowQuery) -> Result<RowPage, CommandError> {
-    shell.core.list_rows(query).await
+pub async fn list_rows<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+    query: RowQuery,
+) -> Result<RowPage, CommandError> {
+    shell.core_for(window.label()).list_rows(query).await
 }

@@ -85,7 +85,7 @@ async fn a_refused_write_stays_visible_with_its_reason_until_fixed_and_resent() 
     // do not.
     let store_file = app.data_dir.join("ledgerline.json");
     let mut store: serde_json::Value = serde_json::from_slice(&std::fs::read(&store_file)?)?;
-    store["session"]["properties"]
+    store["sessions"][0]["properties"]
         .as_array_mut()
         .context("a stored session")?
         .push(json!({"id": "closed-hotel", "name": "Closed Hotel"}));

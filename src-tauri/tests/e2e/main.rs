@@ -20,6 +20,8 @@
 //! | `saved_window_positions_and_sizes_are_restored` | layout geometry |
 //! | `signing_in_through_the_form_persists_the_session_and_sign_out_ends_it` | sign-in form, store, sign-out |
 //! | `attention::a_refused_write_stays_visible_with_its_reason_until_fixed_and_resent` | issue 12: a refused write stays in sight with the server's reason |
+//! | `sessions::two_organizations_side_by_side_with_four_windows_run_two_long_polls` | issue 12: several sessions, one long-poll each |
+//! | `sessions::a_second_launch_without_dbus_runs_no_second_long_poll_and_says_why` | issue 12: the caches' lock files without D-Bus |
 //! | `attention::a_row_entered_offline_outlives_another_users_sign_in_and_reaches_the_server_once` | issue 12: per-identity cache, sign-out warning |
 
 mod app;
@@ -63,6 +65,7 @@ macro_rules! prereqs_or_skip {
 }
 
 mod attention;
+mod sessions;
 
 /// Checklist 1: 2–6 windows share one long-poll; a write from another
 /// client appears in every window. Saves the screenshots.

@@ -1,5 +1,14 @@
 //! [`Core`]: the cheap-clone handle the Tauri shell (or a test, or a load
-//! tool) holds. Each IPC command of `docs/desktop-api.md` is one call on it.
+//! tool) holds, and the sessions it holds. Each IPC command of
+//! `docs/desktop-api.md` is one call on it.
+//!
+//! The core holds any number of sessions at once — one per identity
+//! (server + user), e.g. an accountant signed in to several client
+//! organizations. Each [`SessionCtx`] owns its tasks (poll loop, outbox
+//! sender, aggregates, checkpointer), its cache, status, reports and
+//! counters; exactly one long-poll per session whatever the number of
+//! windows. A `Core` is either bound to one session ([`Core::in_session`],
+//! what the shell does for each window) or acts on the first one signed in.
 //! Dropping the last handle cancels every task; [`Core::shutdown`] also
 //! waits for them.
 
@@ -19,17 +28,20 @@ use crate::{
     api::Api,
     cache::{Cache, CacheError},
     config::CoreConfig,
-    emit::Emitter,
+    emit::{Emitter, SessionEmitter},
     error::{ApiError, CommandError, ErrorKind},
     fanout::Subscription,
     flags::Flags,
     mutations, outbox, realtime,
-    session::{SessionCtx, StatusCell, StoredSession, SESSION_KEY},
+    session::{
+        Figures, Lifetime, SessionCtx, StatusCell, StoredSession, SyncState, LEGACY_SESSION_KEY,
+        SESSIONS_KEY,
+    },
     store::KvStore,
     telemetry::Telemetry,
     view::{
-        Aggregates, Attention, Diagnostics, PatchBatch, ReportRange, Row, RowPage, RowQuery,
-        SessionView, Status, StatusState, Subscribed, WriteFix,
+        Aggregates, Attention, Counters, Diagnostics, PatchBatch, ReportRange, Row, RowPage,
+        RowQuery, SessionView, Status, StatusState, Subscribed, WriteFix,
     },
 };
 
@@ -40,6 +52,8 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Core {
     shared: Arc<Shared>,
+    /// The session this handle acts on; `None`: the first one.
+    bound: Option<Arc<str>>,
 }
 
 struct Shared {
@@ -48,11 +62,16 @@ struct Shared {
     emitter: Arc<dyn Emitter>,
     http: reqwest::Client,
     flags: Flags,
-    telemetry: Arc<Telemetry>,
-    status: Arc<StatusCell>,
-    reports: Arc<Reports>,
-    // A std Mutex: swapped or cloned out, never held across `.await`.
-    session: Mutex<Option<Arc<SessionCtx>>>,
+    // A std Mutex: pushed to, removed from or cloned out of, never held
+    // across `.await`. In sign-in order; the first is the default.
+    sessions: Mutex<Vec<Arc<SessionCtx>>>,
+    /// Stored sessions this process could not resume (their cache is held
+    /// by another Ledgerline process): kept in the store, not running here.
+    /// A std Mutex, like `sessions`.
+    dormant: Mutex<Vec<StoredSession>>,
+    /// Why something could not be done at start, for the windows to show
+    /// (a session not resumed, …).
+    notices: Mutex<Vec<String>>,
     root: CancellationToken,
     tracker: TaskTracker,
     _cancel_on_drop: DropGuard,
@@ -60,14 +79,15 @@ struct Shared {
 
 impl Core {
     /// Loads the flags (store, then environment) and resumes the stored
-    /// session if there is one, opening its identity's cache — no network
-    /// needed, so windows can list cached rows at once.
+    /// sessions, each on its identity's cache — no network needed, so
+    /// windows can list cached rows at once. A session that cannot be
+    /// resumed (its cache held by another process, …) is left out with a
+    /// notice; opening never fails on a cache.
     pub async fn open(
         config: CoreConfig,
         store: Arc<dyn KvStore>,
         emitter: Arc<dyn Emitter>,
     ) -> Result<Core, CommandError> {
-        let telemetry = Arc::new(Telemetry::default());
         adopt_legacy_cache(&config).await;
         let flags = Flags::load(store.clone(), |name| std::env::var(name).ok())?;
         let http = reqwest::Client::builder()
@@ -77,38 +97,100 @@ impl Core {
         let root = CancellationToken::new();
         let core = Core {
             shared: Arc::new(Shared {
-                status: Arc::new(StatusCell::new(emitter.clone())),
                 config,
                 store,
                 emitter,
                 http,
                 flags,
-                telemetry,
-                reports: Arc::new(Reports::default()),
-                session: Mutex::new(None),
+                sessions: Mutex::new(Vec::new()),
+                dormant: Mutex::new(Vec::new()),
+                notices: Mutex::new(Vec::new()),
                 _cancel_on_drop: root.clone().drop_guard(),
                 root,
                 tracker: TaskTracker::new(),
             }),
+            bound: None,
         };
-        if let Some(value) = core.shared.store.get(SESSION_KEY)? {
-            match serde_json::from_value::<StoredSession>(value) {
-                Ok(stored) if stored.expires_at > Utc::now() => {
-                    // A cache held by another process: start signed out and
-                    // say why (the session stays stored for that process).
-                    if let Err(e) = core.start(stored).await {
-                        tracing::warn!(error = %e, "the stored session could not be resumed");
-                        core.shared.emitter.notice(e.message);
-                    }
-                }
-                Ok(_) => core.shared.store.delete(SESSION_KEY)?,
-                Err(e) => {
-                    tracing::warn!(error = %e, "stored session unreadable; signed out");
-                    core.shared.store.delete(SESSION_KEY)?;
-                }
+        for stored in core.stored_sessions()? {
+            if stored.expires_at <= Utc::now() {
+                continue;
+            }
+            let id = stored.id();
+            if let Err(e) = core.start(stored.clone()).await {
+                tracing::warn!(error = %e, session = %id, "a stored session could not be resumed");
+                let message = format!(
+                    "{} ({}) was not resumed: {}",
+                    stored.user.email, stored.org.name, e.message
+                );
+                core.shared.emitter.notice(&id, message.clone());
+                lock(&core.shared.notices).push(message);
+                lock(&core.shared.dormant).push(stored);
             }
         }
+        core.persist();
         Ok(core)
+    }
+
+    /// What could not be done at start (a stored session not resumed, and
+    /// why), for windows that opened after it was emitted.
+    pub fn notices(&self) -> Vec<String> {
+        lock(&self.shared.notices).clone()
+    }
+
+    /// What the store holds: the list, or earlier versions' one session.
+    fn stored_sessions(&self) -> Result<Vec<StoredSession>, CommandError> {
+        let store = &self.shared.store;
+        let read = |value: Value| -> Vec<StoredSession> {
+            match value {
+                Value::Array(items) => items
+                    .into_iter()
+                    .filter_map(|v| match serde_json::from_value(v) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "a stored session is unreadable; left out");
+                            None
+                        }
+                    })
+                    .collect(),
+                one => serde_json::from_value(one).ok().into_iter().collect(),
+            }
+        };
+        let mut out = store.get(SESSIONS_KEY)?.map(read).unwrap_or_default();
+        if let Some(legacy) = store.get(LEGACY_SESSION_KEY)? {
+            out.extend(read(legacy));
+            store.delete(LEGACY_SESSION_KEY)?;
+        }
+        Ok(out)
+    }
+
+    /// Writes the sessions to the store (what a restart resumes): the
+    /// running ones and the dormant ones another process holds.
+    fn persist(&self) {
+        let mut stored: Vec<StoredSession> = self.all().iter().map(|c| c.stored.clone()).collect();
+        stored.extend(lock(&self.shared.dormant).iter().cloned());
+        let result = match serde_json::to_value(&stored) {
+            Ok(json) if stored.is_empty() => self.shared.store.delete(SESSIONS_KEY).map(|_| json),
+            Ok(json) => self
+                .shared
+                .store
+                .set(SESSIONS_KEY, json.clone())
+                .map(|_| json),
+            Err(e) => {
+                tracing::error!(error = %e, "sessions not serializable");
+                return;
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not store the sessions");
+        }
+    }
+
+    fn all(&self) -> Vec<Arc<SessionCtx>> {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn ctx(&self) -> Result<Arc<SessionCtx>, CommandError> {
@@ -116,62 +198,89 @@ impl Core {
     }
 
     fn current(&self) -> Option<Arc<SessionCtx>> {
-        self.shared
-            .session
+        let sessions = self
+            .shared
+            .sessions
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .unwrap_or_else(|p| p.into_inner());
+        match &self.bound {
+            Some(id) => sessions.iter().find(|c| c.id == *id).cloned(),
+            None => sessions.first().cloned(),
+        }
     }
 
-    async fn start(&self, stored: StoredSession) -> Result<(), CommandError> {
+    /// This core, acting on session `id` (a window's session). Calls fail
+    /// as signed out while no such session is signed in.
+    pub fn in_session(&self, id: &str) -> Core {
+        Core {
+            shared: self.shared.clone(),
+            bound: Some(Arc::from(id)),
+        }
+    }
+
+    /// Every signed-in session, in sign-in order.
+    pub fn sessions(&self) -> Vec<SessionView> {
+        self.all().iter().map(|c| c.view()).collect()
+    }
+
+    async fn start(&self, stored: StoredSession) -> Result<Arc<SessionCtx>, CommandError> {
         let s = &self.shared;
+        let id: Arc<str> = Arc::from(stored.id());
+        let emitter = SessionEmitter::new(s.emitter.clone(), id.clone());
+        let telemetry = Arc::new(Telemetry::default());
         // This identity's own cache: another identity's unsent writes are
         // in their own file, untouched, sent when that identity is back.
         let path = s.config.cache_path(&stored.cache_file());
         let (cache, recovered) = Cache::open_or_rebuild(
             &path,
             &stored.identity(),
-            s.telemetry.clone(),
+            telemetry.clone(),
             s.config.cache_busy_timeout,
         )
         .await
         .map_err(cache_error)?;
         if let Some(r) = &recovered {
             tracing::warn!(moved_to = %r.moved_to.display(), salvaged = r.salvaged, reason = %r.reason, "cache rebuilt");
-            s.emitter.notice(r.message());
+            emitter.notice(r.message());
         }
-        Telemetry::set(
-            &s.telemetry.outbox_depth,
-            outbox::depth(cache.pool()).await?,
-        );
+        Telemetry::set(&telemetry.outbox_depth, outbox::depth(cache.pool()).await?);
         let api = Api::new(s.http.clone(), &stored.server_url, s.config.request_timeout)
             .with_token(&stored.token);
         let (agg_tx, agg_rx) = mpsc::unbounded_channel();
+        let status = Arc::new(StatusCell::new(emitter.clone()));
         let ctx = Arc::new(SessionCtx {
+            id,
             stored,
             api,
             cache: cache.clone(),
-            emitter: s.emitter.clone(),
-            telemetry: s.telemetry.clone(),
+            emitter,
+            telemetry,
             flags: s.flags.clone(),
             config: s.config.clone(),
-            status: s.status.clone(),
-            reports: s.reports.clone(),
-            cancel: s.root.child_token(),
-            ended: CancellationToken::new(),
-            tracker: TaskTracker::new(),
+            status,
+            life: Lifetime {
+                cancel: s.root.child_token(),
+                ended: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+            },
+            sync: SyncState::default(),
+            figures: Figures {
+                reports: Arc::new(Reports::default()),
+                inbox: agg_tx,
+            },
             outbox_kick: Default::default(),
-            aggregates: agg_tx,
-            snapshot_lock: Default::default(),
-            lists_synced_at: Mutex::new(None),
         });
-        s.status.set(StatusState::Reconnecting);
-        *s.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.clone());
-        ctx.tracker.spawn(realtime::run(ctx.clone()));
-        ctx.tracker.spawn(mutations::run(ctx.clone()));
-        ctx.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
-        let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.cancel.clone());
-        ctx.tracker.spawn(async move {
+        ctx.status.set(StatusState::Reconnecting);
+        s.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ctx.clone());
+        // The session owns its tasks: they stop with its token.
+        ctx.life.tracker.spawn(realtime::run(ctx.clone()));
+        ctx.life.tracker.spawn(mutations::run(ctx.clone()));
+        ctx.life.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.life.cancel.clone());
+        ctx.life.tracker.spawn(async move {
             let _ = checkpointer.await;
         });
         mutations::notify(&ctx).await;
@@ -183,40 +292,38 @@ impl Core {
                 tokio::select! {
                     // `unauthorized` fires both tokens at once: `ended` must win.
                     biased;
-                    _ = ctx.ended.cancelled() => {
+                    _ = ctx.life.ended.cancelled() => {
                         if let Some(shared) = weak.upgrade() {
-                            Core { shared }.end(&ctx, false).await;
+                            Core { shared, bound: None }.end(&ctx, false).await;
                         }
                     }
-                    _ = ctx.cancel.cancelled() => {}
+                    _ = ctx.life.cancel.cancelled() => {}
                 }
             }
         });
-        Ok(())
+        Ok(ctx)
     }
 
     /// Stops `ctx`'s tasks, forgets it, optionally revokes its token.
     async fn end(&self, ctx: &Arc<SessionCtx>, revoke: bool) {
         {
-            let mut slot = self
+            let mut sessions = self
                 .shared
-                .session
+                .sessions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            if !slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, ctx)) {
+            let Some(at) = sessions.iter().position(|c| Arc::ptr_eq(c, ctx)) else {
                 return;
-            }
-            *slot = None;
+            };
+            sessions.remove(at);
         }
         // Forgotten as soon as it is no longer current: a restart from here
         // on does not resume it.
-        if let Err(e) = self.shared.store.delete(SESSION_KEY) {
-            tracing::error!(error = %e, "could not forget the stored session");
-        }
-        self.shared.emitter.session(None);
-        ctx.cancel.cancel();
-        ctx.tracker.close();
-        ctx.tracker.wait().await;
+        self.persist();
+        self.shared.emitter.session(&ctx.id, None);
+        ctx.life.cancel.cancel();
+        ctx.life.tracker.close();
+        ctx.life.tracker.wait().await;
         ctx.cache.close().await;
         if revoke {
             match ctx.api.logout().await {
@@ -228,14 +335,14 @@ impl Core {
 
     // ---- session -------------------------------------------------------
 
-    /// `session`: who is signed in, if anyone.
+    /// `session`: who this handle's session is, if signed in.
     pub fn session(&self) -> Option<SessionView> {
         self.current().map(|c| c.view())
     }
 
-    /// `sign_in`: logs in, persists the session, starts its long-poll on
-    /// the identity's own cache. The previous session ends (its token is
-    /// revoked); its unsent writes stay in its cache for its next sign-in.
+    /// `sign_in`: logs in, starts the session — its own cache and exactly
+    /// one long-poll — beside the ones already signed in, and stores it.
+    /// Signing in again as the same identity replaces that session.
     pub async fn sign_in(
         &self,
         server_url: &str,
@@ -260,34 +367,30 @@ impl Core {
             }
             other => other.into(),
         })?;
-        if let Some(previous) = self.current() {
-            self.end(&previous, true).await;
-        }
         let stored = StoredSession::from_login(url, login);
-        let json =
-            serde_json::to_value(&stored).map_err(|e| CommandError::internal(e.to_string()))?;
+        let id = stored.id();
+        lock(&self.shared.dormant).retain(|d| d.id() != id);
+        if let Some(same) = self.all().into_iter().find(|c| *c.id == *id) {
+            self.end(&same, true).await;
+        }
         let view = stored.view();
-        let token = Api::new(
-            self.shared.http.clone(),
-            url,
-            self.shared.config.request_timeout,
-        )
-        .with_token(&stored.token);
+        let token = api.with_token(&stored.token);
         if let Err(e) = self.start(stored).await {
             // Not started (its cache is held by another process, …): the
             // new token is of no use.
             let _ = token.logout().await;
             return Err(e);
         }
-        self.shared.store.set(SESSION_KEY, json)?;
-        self.shared.emitter.session(Some(view.clone()));
+        self.persist();
+        self.shared.emitter.session(&id, Some(view.clone()));
         Ok(view)
     }
 
-    /// `sign_out`: stops everything of the session and revokes its token.
-    /// With writes not yet on the server it refuses (`ErrorKind::Unsent`,
-    /// saying how many) unless `force`: they stay in this identity's cache
-    /// and are sent when it signs in again.
+    /// `sign_out`: stops everything of this handle's session and revokes
+    /// its token; other sessions go on. With writes not yet on the server
+    /// it refuses (`ErrorKind::Unsent`, saying how many) unless `force`:
+    /// they stay in this identity's cache and are sent when it signs in
+    /// again.
     pub async fn sign_out(&self, force: bool) -> Result<(), CommandError> {
         if let Some(ctx) = self.current() {
             let waiting = mutations::summary(&ctx.cache).await?.total();
@@ -342,7 +445,7 @@ impl Core {
     }
 
     /// `subscribe` (callback form, for `tauri::ipc::Channel::send`): kept
-    /// until [`Core::unsubscribe`].
+    /// until [`Core::unsubscribe`] or the session's end.
     pub async fn subscribe_with(
         &self,
         on_batch: impl Fn(PatchBatch) + Send + Sync + 'static,
@@ -406,7 +509,7 @@ impl Core {
         if range.from > range.to {
             return Err(CommandError::invalid("range", "from is after to"));
         }
-        let reports = &self.shared.reports;
+        let reports = &ctx.figures.reports;
         reports.watch(&range);
         if !reports
             .stale(&range, self.profit_loss_stale(&ctx))
@@ -430,7 +533,9 @@ impl Core {
 
     /// `unwatch_report`.
     pub fn unwatch_report(&self, range: &ReportRange) {
-        self.shared.reports.unwatch(range);
+        if let Some(ctx) = self.current() {
+            ctx.figures.reports.unwatch(range);
+        }
     }
 
     /// `window_focused`: re-fetches what is stale (lists 5 s when not live;
@@ -443,9 +548,9 @@ impl Core {
             .is_none_or(|at| at.elapsed() >= self.shared.config.lists_stale);
         if !live && lists_stale {
             let task_ctx = ctx.clone();
-            ctx.tracker.spawn(async move {
+            ctx.life.tracker.spawn(async move {
                 // A snapshot under way will do.
-                if let Ok(_one) = task_ctx.snapshot_lock.try_lock() {
+                if let Ok(_one) = task_ctx.sync.snapshot_lock.try_lock() {
                     if let Err(e) = realtime::refetch_lists(&task_ctx).await {
                         tracing::debug!(error = %e, "focus re-fetch failed");
                     }
@@ -453,9 +558,9 @@ impl Core {
             });
         }
         let stale = self.profit_loss_stale(&ctx);
-        for range in self.shared.reports.ranges() {
-            for kind in self.shared.reports.stale(&range, stale) {
-                let _ = ctx.aggregates.send(Msg::Refresh(range.clone(), kind));
+        for range in ctx.figures.reports.ranges() {
+            for kind in ctx.figures.reports.stale(&range, stale) {
+                let _ = ctx.figures.inbox.send(Msg::Refresh(range.clone(), kind));
             }
         }
         Ok(())
@@ -470,17 +575,23 @@ impl Core {
 
     // ---- diagnostics and flags -------------------------------------------
 
-    /// `diagnostics`.
+    /// `diagnostics`: this handle's session (zeros when signed out).
     pub fn diagnostics(&self) -> Diagnostics {
-        let s = &self.shared;
+        let (status, seq, counters) = match self.current() {
+            Some(ctx) => (
+                ctx.status.get(),
+                ctx.telemetry
+                    .cache_seq
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                ctx.telemetry.counters(),
+            ),
+            None => (signed_out_status(), 0, Counters::default()),
+        };
         Diagnostics {
-            status: s.status.get(),
-            seq: s
-                .telemetry
-                .cache_seq
-                .load(std::sync::atomic::Ordering::Relaxed),
-            counters: s.telemetry.counters(),
-            flags: s.flags.values(),
+            status,
+            seq,
+            counters,
+            flags: self.shared.flags.values(),
         }
     }
 
@@ -493,17 +604,26 @@ impl Core {
 
     // ---- for the shell, tests and tools --------------------------------
 
+    /// This handle's session's status (reconnecting when signed out).
     pub fn status(&self) -> Status {
-        self.shared.status.get()
+        self.current()
+            .map(|c| c.status.get())
+            .unwrap_or_else(signed_out_status)
     }
 
-    /// Follows status changes.
+    /// Follows this handle's session's status changes.
     pub fn watch_status(&self) -> tokio::sync::watch::Receiver<Status> {
-        self.shared.status.watch()
+        match self.current() {
+            Some(c) => c.status.watch(),
+            None => tokio::sync::watch::channel(signed_out_status()).1,
+        }
     }
 
-    pub fn telemetry(&self) -> &Telemetry {
-        &self.shared.telemetry
+    /// This handle's session's counters (fresh zeros when signed out).
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.current()
+            .map(|c| c.telemetry.clone())
+            .unwrap_or_default()
     }
 
     /// The signed-in identity's cache (panics when signed out: for tests and tools).
@@ -511,8 +631,11 @@ impl Core {
         self.current().expect("signed in").cache.clone()
     }
 
-    pub fn reports(&self) -> &Reports {
-        &self.shared.reports
+    /// This handle's session's watched reports (empty when signed out).
+    pub fn reports(&self) -> Arc<Reports> {
+        self.current()
+            .map(|c| c.figures.reports.clone())
+            .unwrap_or_default()
     }
 
     /// The writes still queued, oldest first.
@@ -520,23 +643,37 @@ impl Core {
         Ok(outbox::all(self.ctx()?.cache.pool()).await?)
     }
 
-    /// Stops every task and closes the cache; the core is unusable after.
-    /// (Dropping the last handle also stops the tasks, without waiting.)
+    /// Stops every task of every session and closes their caches; the
+    /// core is unusable after. (Dropping the last handle also stops the
+    /// tasks, without waiting.)
     pub async fn shutdown(&self) {
-        let ctx = self
-            .shared
-            .session
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let sessions = std::mem::take(
+            &mut *self
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         self.shared.root.cancel();
-        if let Some(ctx) = ctx {
-            ctx.tracker.close();
-            ctx.tracker.wait().await;
+        for ctx in sessions {
+            ctx.life.tracker.close();
+            ctx.life.tracker.wait().await;
             ctx.cache.close().await;
         }
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
+    }
+}
+
+/// A std Mutex's guard, whether or not a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn signed_out_status() -> Status {
+    Status {
+        state: StatusState::Reconnecting,
+        since: Utc::now(),
     }
 }
 

@@ -1,0 +1,122 @@
+//! Reading the rows windows list: pages with their filters, single rows,
+//! and decoding a row from SQLite.
+
+use super::*;
+
+impl Cache {
+    /// One page of rows, newest first, with the total count and seq, read
+    /// in one read transaction so the three agree.
+    pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+        let offset = q.offset.unwrap_or(0);
+        let mut tx = self.pool.begin().await?;
+        let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {COLS} FROM rows"));
+        push_filters(&mut select, q);
+        select.push(" ORDER BY occurred_on DESC, id DESC LIMIT ");
+        select.push_bind(limit as i64);
+        select.push(" OFFSET ");
+        select.push_bind(offset as i64);
+        let rows = select
+            .build()
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(decode_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM rows");
+        push_filters(&mut count, q);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let seq = get_seq(&mut tx).await?.unwrap_or(0);
+        tx.commit().await?;
+        Ok(RowPage {
+            rows,
+            total: total as u64,
+            seq,
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        get_row(&mut conn, id).await
+    }
+
+    /// Every row, for tests and tools (unordered).
+    pub async fn all_rows(&self) -> Result<Vec<Row>, sqlx::Error> {
+        sqlx::query(&format!("SELECT {COLS} FROM rows"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(decode_row)
+            .collect()
+    }
+}
+
+pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery) {
+    let mut sep = " WHERE ";
+    let mut and = |qb: &mut QueryBuilder<'_, Sqlite>, clause: &str| {
+        qb.push(sep);
+        qb.push(clause);
+        sep = " AND ";
+    };
+    if let Some(p) = &q.property_id {
+        and(qb, "property_id = ");
+        qb.push_bind(p.clone());
+    }
+    if let Some(k) = q.kind {
+        and(qb, "kind = ");
+        qb.push_bind(k.as_str());
+    }
+    if let Some(s) = q.status {
+        and(qb, "status = ");
+        qb.push_bind(s.as_str());
+    }
+    if let Some(from) = q.from {
+        and(qb, "occurred_on >= ");
+        qb.push_bind(from.to_string());
+    }
+    if let Some(to) = q.to {
+        and(qb, "occurred_on <= ");
+        qb.push_bind(to.to_string());
+    }
+}
+
+pub(crate) async fn get_row(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLS} FROM rows WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(decode_row)
+        .transpose()
+}
+
+pub(super) fn bad(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("cache column {column} holds {value:?}").into())
+}
+
+pub(super) fn decode_row(r: &SqliteRow) -> Result<Row, sqlx::Error> {
+    let kind: &str = r.try_get("kind")?;
+    let status: &str = r.try_get("status")?;
+    let currency: &str = r.try_get("currency")?;
+    Ok(Row {
+        id: r.try_get("id")?,
+        kind: TransactionKind::parse(kind).ok_or_else(|| bad("kind", kind))?,
+        property_id: r.try_get("property_id")?,
+        amount_minor: r.try_get("amount_minor")?,
+        currency: currency.parse().map_err(|_| bad("currency", currency))?,
+        category: r.try_get("category")?,
+        memo: r.try_get("memo")?,
+        occurred_on: r.try_get::<NaiveDate, _>("occurred_on")?,
+        status: TransactionStatus::parse(status).ok_or_else(|| bad("status", status))?,
+        version: r.try_get("version")?,
+        client_mutation_id: r.try_get("client_mutation_id")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get::<DateTime<Utc>, _>("created_at")?,
+        updated_at: r.try_get::<DateTime<Utc>, _>("updated_at")?,
+        pending_sync: r.try_get("pending_sync")?,
+        sync_error: r.try_get("sync_error")?,
+    })
+}
