@@ -671,7 +671,17 @@ async fn window_focus_refetches_only_stale_figures() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(c.core.reports().fetch_counts(), fetched);
     // Stale: focus refreshes every figure of the range once.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let core = c.core.clone();
+    let watched = range.clone();
+    wait_until("the figures go stale", Duration::from_secs(10), || {
+        let stale = core
+            .reports()
+            .stale(&watched, Duration::from_millis(300))
+            .len();
+        async move { stale == 3 }
+    })
+    .await
+    .unwrap();
     c.core.window_focused().unwrap();
     let core = c.core.clone();
     wait_until("the refresh", Duration::from_secs(10), || {
