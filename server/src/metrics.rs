@@ -30,12 +30,16 @@ fn render_connections(state: &AppState, out: &mut String) {
          # TYPE ledgerline_connections_timeouts_total counter\n\
          ledgerline_connections_timeouts_total{{phase=\"header\"}} {}\n\
          ledgerline_connections_timeouts_total{{phase=\"idle\"}} {}\n\
-         ledgerline_connections_timeouts_total{{phase=\"request\"}} {}\n",
+         ledgerline_connections_timeouts_total{{phase=\"request\"}} {}\n\
+         # HELP ledgerline_connections_lean_polls_total Long-polls served on the lean HTTP/1.1 path.\n\
+         # TYPE ledgerline_connections_lean_polls_total counter\n\
+         ledgerline_connections_lean_polls_total {}\n",
         c.open.load(Relaxed),
         c.refused.load(Relaxed),
         c.header_timeouts.load(Relaxed),
         c.idle_timeouts.load(Relaxed),
         c.request_timeouts.load(Relaxed),
+        c.lean_polls.load(Relaxed),
     );
 }
 

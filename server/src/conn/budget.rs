@@ -71,6 +71,8 @@ pub struct Counters {
     pub idle_timeouts: AtomicU64,
     /// Requests answered 503 after the request timeout.
     pub request_timeouts: AtomicU64,
+    /// Long-polls served on the lean path (the rest went through hyper).
+    pub lean_polls: AtomicU64,
 }
 
 /// One open connection; dropping it frees its place in the budget.

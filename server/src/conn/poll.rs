@@ -15,6 +15,7 @@
 
 use std::{
     io::{self, IoSlice},
+    sync::atomic::Ordering::Relaxed,
     time::SystemTime,
 };
 
@@ -40,6 +41,7 @@ pub(super) enum After {
 /// Serves one poll whose head is `head`; returns whether the connection
 /// stays open for its next request.
 pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHead) -> After {
+    server.counters.lean_polls.fetch_add(1, Relaxed);
     let keep_alive = head.keep_alive;
     let http10 = head.http10;
     if head.has_body {
