@@ -263,3 +263,55 @@ enum Read {
     Poll(PollHead),
     More,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::RealtimeConfig, store::Store};
+
+    /// What a parked connection's task holds besides the heap it points to.
+    #[tokio::test]
+    #[ignore = "prints sizes"]
+    async fn connection_future_size() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let state = AppState::new(store, RealtimeConfig::default());
+        let server = Arc::new(Server {
+            counters: Arc::clone(state.connections()),
+            router: crate::app(state.clone()),
+            state,
+            config: ConnectionConfig::default(),
+            shutdown: CancellationToken::new(),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (accepted, client) = tokio::join!(listener.accept(), client);
+        let (stream, peer) = accepted.unwrap();
+        let _client = client.unwrap();
+        let permit = server.counters.try_open(10).unwrap();
+        let mut stream = stream;
+        let mut pending = Vec::new();
+        {
+            let f = next_request(&server, &stream, &mut pending, false);
+            eprintln!("next_request future: {} B", std::mem::size_of_val(&f));
+        }
+        {
+            let Parsed::Poll(head, _) = head::parse(b"GET /v1/realtime/poll HTTP/1.1\r\n\r\n")
+            else {
+                panic!()
+            };
+            let f = poll::serve(&server, &mut stream, head);
+            eprintln!("poll::serve future: {} B", std::mem::size_of_val(&f));
+        }
+        let fut = connection(Arc::clone(&server), stream, peer, permit);
+        eprintln!("connection future: {} B", std::mem::size_of_val(&fut));
+        let req = crate::realtime::PollRequest {
+            org_id: Arc::from("o"),
+            token_id: Arc::from("t"),
+            cursor: Some(1),
+            filter: crate::realtime::PropertyFilter::all(),
+            timeout: None,
+        };
+        let poll = server.state.hub().poll_batch(&req);
+        eprintln!("poll_batch future: {} B", std::mem::size_of_val(&poll));
+    }
+}

@@ -46,7 +46,7 @@ pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHea
     let http10 = head.http10;
     if head.has_body {
         let error = ApiError::BadRequest("a poll takes no request body".into());
-        let _ = write_error(server, stream, &error, false, http10).await;
+        let _ = Box::pin(write_error(server, stream, &error, false, http10)).await;
         return After::Close;
     }
     // Boxed: the session lookup's future (a store query on a miss) is large
@@ -55,7 +55,7 @@ pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHea
         Ok(prepared) => prepared,
         Err(error) => {
             let keep = keep_alive && !server.shutdown.is_cancelled();
-            return match write_error(server, stream, &error, keep, http10).await {
+            return match Box::pin(write_error(server, stream, &error, keep, http10)).await {
                 Ok(()) if keep => After::KeepAlive,
                 _ => After::Close,
             };
@@ -66,9 +66,23 @@ pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHea
         return After::Close;
     };
     let keep = keep_alive && !server.shutdown.is_cancelled();
-    let written = match answer(&server.state, &prepared, result) {
-        Ok(body) => write(server, stream, StatusCode::OK, &body, keep, http10, false).await,
-        Err(error) => write_error(server, stream, &error, keep, http10).await,
+    let answered = answer(&server.state, &prepared, result);
+    drop(prepared);
+    // Boxed, like the preparation: a parked connection's task holds neither.
+    let written = match answered {
+        Ok(body) => {
+            Box::pin(write(
+                server,
+                stream,
+                StatusCode::OK,
+                &body,
+                keep,
+                http10,
+                false,
+            ))
+            .await
+        }
+        Err(error) => Box::pin(write_error(server, stream, &error, keep, http10)).await,
     };
     match written {
         Ok(()) if keep => After::KeepAlive,
