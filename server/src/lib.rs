@@ -53,9 +53,12 @@ pub fn app(state: AppState) -> Router {
 /// Serve on `listener` until `shutdown` is cancelled, then finish in-flight
 /// requests and stop the background tasks this server owns.
 ///
-/// When `shutdown` fires the realtime hub stops first, answering every parked
-/// long-poll at once, so the graceful shutdown only waits for ordinary
-/// requests, not for poll timeouts.
+/// Connections are served by [`conn::serve`] (the budget, the timeouts, the
+/// long-poll's lean path) with the configuration's
+/// [`config::ConnectionConfig`]. When `shutdown` fires the realtime hub stops
+/// first, answering every parked long-poll at once, and idle connections
+/// close, so the graceful shutdown only waits for ordinary requests, not for
+/// poll or idle timeouts.
 pub async fn run(
     listener: TcpListener,
     state: AppState,

@@ -136,7 +136,9 @@ fn is_per_connection(error: &io::Error) -> bool {
 
 /// What the connection's next request is.
 enum Next {
-    Poll(PollHead),
+    /// Boxed: a head is 112 bytes, and what a task's future was handed
+    /// stays in it for the task's life.
+    Poll(Box<PollHead>),
     /// Another request: hyper takes over.
     Other,
     Close,
@@ -206,7 +208,7 @@ async fn next_request(
                     if pending.is_empty() {
                         *pending = Vec::new();
                     }
-                    return Next::Poll(head);
+                    return Next::Poll(Box::new(head));
                 }
                 Parsed::Other => return Next::Other,
                 Parsed::Partial if pending.len() >= SCRATCH_BYTES => return Next::Other,
@@ -247,7 +249,7 @@ async fn next_request(
         match read {
             Read::Eof => return Next::Close,
             Read::Nothing => {}
-            Read::Poll(head) => return Next::Poll(head),
+            Read::Poll(head) => return Next::Poll(Box::new(head)),
             Read::More if idle => {
                 idle = false;
                 deadline = Instant::now() + config.header_timeout();
@@ -299,8 +301,13 @@ mod tests {
             else {
                 panic!()
             };
-            let f = poll::serve(&server, &mut stream, head);
+            let f = poll::serve(&server, &mut stream, Box::new(head));
             eprintln!("poll::serve future: {} B", std::mem::size_of_val(&f));
+            eprintln!(
+                "PollHead: {} B, Prepared: {} B",
+                std::mem::size_of::<PollHead>(),
+                std::mem::size_of::<crate::api::realtime::Prepared>()
+            );
         }
         let fut = connection(Arc::clone(&server), stream, peer, permit);
         eprintln!("connection future: {} B", std::mem::size_of_val(&fut));

@@ -40,7 +40,7 @@ pub(super) enum After {
 
 /// Serves one poll whose head is `head`; returns whether the connection
 /// stays open for its next request.
-pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHead) -> After {
+pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: Box<PollHead>) -> After {
     server.counters.lean_polls.fetch_add(1, Relaxed);
     let keep_alive = head.keep_alive;
     let http10 = head.http10;
@@ -90,7 +90,7 @@ pub(super) async fn serve(server: &Server, stream: &mut TcpStream, head: PollHea
     }
 }
 
-async fn prepare_head(server: &Server, head: PollHead) -> Result<Prepared, ApiError> {
+async fn prepare_head(server: &Server, head: Box<PollHead>) -> Result<Prepared, ApiError> {
     let state = &server.state;
     let principal = authenticate(state, head.authorization.as_deref()).await?;
     let axum::extract::Query(query) =
@@ -108,12 +108,18 @@ async fn wait(
     let poll = server.state.hub().poll_batch(&prepared.request);
     tokio::pin!(poll);
     let mut watch = true;
-    let mut byte = [0u8; 1];
     loop {
+        // `poll_peek` keeps its waker in the socket's registration: no
+        // readiness future of its own in the parked task.
+        let peek = std::future::poll_fn(|cx| {
+            let mut byte = [0u8; 1];
+            let mut buf = tokio::io::ReadBuf::new(&mut byte);
+            stream.poll_peek(cx, &mut buf)
+        });
         tokio::select! {
             biased;
             result = &mut poll => return Some(result),
-            peeked = stream.peek(&mut byte), if watch => match peeked {
+            peeked = peek, if watch => match peeked {
                 Ok(0) | Err(_) => return None,
                 // A pipelined request: served once this one is answered.
                 Ok(_) => watch = false,
@@ -162,12 +168,13 @@ async fn write(
     let mut head = String::with_capacity(192);
     let _ = write!(
         head,
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\ndate: {}\r\n",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\ndate: ",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         body.len(),
-        httpdate::fmt_http_date(SystemTime::now()),
     );
+    DATE.with_borrow_mut(|date| head.push_str(date.now()));
+    head.push_str("\r\n");
     if bearer {
         head.push_str("www-authenticate: Bearer\r\n");
     }
@@ -207,4 +214,28 @@ async fn timed<T>(
     tokio::time::timeout_at(deadline, io)
         .await
         .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
+
+thread_local! {
+    static DATE: std::cell::RefCell<Date> = const { std::cell::RefCell::new(Date { second: 0, text: String::new() }) };
+}
+
+/// The `Date` header's value, formatted once a second per worker.
+struct Date {
+    second: u64,
+    text: String,
+}
+
+impl Date {
+    fn now(&mut self) -> &str {
+        let now = SystemTime::now();
+        let second = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if second != self.second || self.text.is_empty() {
+            self.second = second;
+            self.text = httpdate::fmt_http_date(now);
+        }
+        &self.text
+    }
 }
