@@ -8,7 +8,8 @@
 # Knobs (environment): BENCH_WAITERS (space-separated counts; "max" = as many
 # as the open-file limit allows), BENCH_SYSTEMS, BENCH_RATE (events/s,
 # default 50), BENCH_DURATION_S (default 10), BENCH_WAITERS_PER_ORG
-# (default 10), BENCH_OUT (default docs/bench), BENCH_SKIP_BUILD=1 (use the
+# (default 10), BENCH_RATE_CONNECTIONS / BENCH_RATE_S (the poll-rate
+# phase: connections, seconds; default 64, 5), BENCH_OUT (default docs/bench), BENCH_SKIP_BUILD=1 (use the
 # binaries already built), LEDGERLINE_SERVER_BIN (another server binary).
 #
 # It installs nginx-light + libnginx-mod-nchan and pushpin with apt-get if
@@ -262,7 +263,25 @@ for w in "${counts[@]}"; do
   done
 done
 
+# Poll requests per second per server core: polls answered at once (one
+# buffered event each) on BENCH_RATE_CONNECTIONS keep-alive connections for
+# BENCH_RATE_S seconds, divided by the server's CPU time (loadgen poll-rate).
+RATE_JSONL="$TMP/poll-rate.jsonl"
+for sys in $SYSTEMS; do
+  [ "$sys" = pushpin ] && continue   # no poll that answers at once
+  log "$sys: poll requests/s per core (${BENCH_RATE_CONNECTIONS:-64} connections, ${BENCH_RATE_S:-5}s)"
+  "start_$sys"
+  RATE_EXTRA=()
+  [ "$sys" = ledgerline ] && RATE_EXTRA=(--sessions "$TMP/sessions.tsv")
+  taskset -c 1 "$LOADGEN" poll-rate --target "$sys" --server "$SUB" --publish "$PUB" \
+    --connections "${BENCH_RATE_CONNECTIONS:-64}" --duration-s "${BENCH_RATE_S:-5}" \
+    $(printf -- '--server-pid %s ' "${SYS_PIDS[@]}") "${RATE_EXTRA[@]}" \
+    --json-out "$RATE_JSONL" || log "$sys poll rate failed"
+  stop_system
+done
+
 cp "$JSONL" "$OUT_DIR/$NAME.jsonl"
+[ -f "$RATE_JSONL" ] && cp "$RATE_JSONL" "$OUT_DIR/$NAME-poll-rate.jsonl"
 log "report"
 VENV="$HOME/.cache/ledgerline/bench-venv"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
@@ -275,4 +294,18 @@ fi
   --workload "$PER_ORG waiters per org, $RATE events/s for ${DURATION}s, server on core 0, generator on core 1" \
   --load "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --server "${LEDGERLINE_SERVER_BIN:+$LEDGERLINE_SERVER_BIN (LEDGERLINE_SERVER_BIN)}${LEDGERLINE_SERVER_BIN:-workspace at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')}"
+if [ -f "$RATE_JSONL" ]; then
+  python3 - "$RATE_JSONL" >> "$OUT_DIR/$NAME.md" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("\n## Poll requests per second per core\n")
+print("Polls answered at once (one buffered event each), keep-alive connections, server on core 0;")
+print("*per core* = completed polls / the server's CPU-seconds (all its threads) meanwhile.\n")
+print("| system | connections | polls/s | server CPU (s) | polls per CPU-second | body bytes | errors |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['target']} | {r['connections']} | {r['polls_per_s']:.0f} | {r['server_cpu_s']:.2f} | {r['polls_per_cpu_s']:.0f} | {r['response_bytes']} | {r['errors']} |")
+PY
+  tail -8 "$OUT_DIR/$NAME.md"
+fi
 log "wrote $OUT_DIR/$NAME.md, .png and .jsonl"

@@ -17,11 +17,14 @@
 //! - `sessions`: minting bearer tokens for seeded Ledgerline orgs.
 //! - `grip`: the tiny GRIP backend Pushpin proxies subscribe requests to.
 //! - `fill`: the many-orgs test (one event per org, then idle eviction).
+//! - `rate`: poll requests per second per server CPU-second (polls that
+//!   answer at once).
 
 pub mod fill;
 pub mod grip;
 pub mod http;
 pub mod publisher;
+pub mod rate;
 pub mod rss;
 pub mod run;
 pub mod sessions;

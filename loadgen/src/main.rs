@@ -3,7 +3,7 @@
 //! chosen command.
 
 use clap::{Parser, Subcommand};
-use ledgerline_loadgen::{fill, grip, run, sessions};
+use ledgerline_loadgen::{fill, grip, rate, run, sessions};
 
 /// Long-poll load generator for Ledgerline, Nchan and Pushpin.
 #[derive(Debug, Parser)]
@@ -23,6 +23,8 @@ enum Command {
     GripBackend(grip::GripArgs),
     /// Publish one event to each org, then watch idle eviction.
     FillOrgs(fill::FillArgs),
+    /// Poll requests per second per server core (polls answered at once).
+    PollRate(rate::RateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,6 +43,19 @@ fn main() -> anyhow::Result<()> {
                 println!("minted sessions for {n} orgs into {}", args.out.display());
             }
             Command::GripBackend(args) => grip::serve(args).await?,
+            Command::PollRate(args) => {
+                let out = args.json_out.clone();
+                let r = rate::run(args).await?;
+                println!("{}", rate::describe(&r));
+                if let Some(path) = out {
+                    use std::io::Write;
+                    let mut file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)?;
+                    writeln!(file, "{}", serde_json::to_string(&r)?)?;
+                }
+            }
             Command::FillOrgs(args) => {
                 let r = fill::run(args).await?;
                 println!(

@@ -118,6 +118,57 @@ pub struct RealtimeConfig {
     /// (logouts end it at once everywhere regardless); 0 turns the cache off.
     #[arg(long, env = "LEDGERLINE_SESSION_CACHE_MS", default_value_t = 60_000)]
     pub session_cache_ms: u64,
+    #[command(flatten)]
+    pub connections: ConnectionConfig,
+}
+
+/// The connection layer's knobs (`crate::conn`): how long a client may take
+/// and how many connections are served at once.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ConnectionConfig {
+    /// Longest a client may take to send a request's head, counted from the
+    /// connection's start (first request) or the head's first byte; past it
+    /// the connection is closed.
+    #[arg(long, env = "LEDGERLINE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// A keep-alive connection with no request in progress is closed after
+    /// this long. A parked long-poll is a request in progress.
+    #[arg(long, env = "LEDGERLINE_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+    /// Longest a request other than the long-poll may take (its body
+    /// included); past it the answer is 503.
+    #[arg(long, env = "LEDGERLINE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Open connections served at once; past it a new connection gets an
+    /// immediate 503 and is closed. Default: the open-file limit (raised to
+    /// its hard limit at start) less a reserve for the server's own files.
+    #[arg(long, env = "LEDGERLINE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
+impl ConnectionConfig {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            request_timeout_ms: 30_000,
+            max_connections: None,
+        }
+    }
 }
 
 impl RealtimeConfig {
@@ -168,6 +219,7 @@ impl Default for RealtimeConfig {
             event_retention_ms: 7 * 24 * 3_600_000,
             nats_url: None,
             session_cache_ms: 60_000,
+            connections: ConnectionConfig::default(),
         }
     }
 }
@@ -197,6 +249,9 @@ mod tests {
         assert_eq!(args.realtime.waiter_cap, d.waiter_cap);
         assert_eq!(args.realtime.polls_per_token, d.polls_per_token);
         assert_eq!(args.realtime.event_retention_ms, d.event_retention_ms);
+        if std::env::vars().all(|(k, _)| !k.starts_with("LEDGERLINE_")) {
+            assert_eq!(args.realtime.connections, d.connections);
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //! - [`config`]: command-line flags with environment fallbacks; [`config::RealtimeConfig`].
+//! - [`conn`]: the accept loop — the connection budget, header, idle and
+//!   request timeouts, the long-poll's lean HTTP/1.1 path, hyper for the rest.
 //! - [`state`]: [`AppState`], shared by handlers; the hub's seams
 //!   ([`AppState::published`], [`AppState::token_revoked`]).
 //! - [`api`]: the router ([`app`]) and one module per resource; the error shape;
@@ -25,6 +27,7 @@
 pub mod api;
 pub mod bus;
 pub mod config;
+pub mod conn;
 pub mod domain;
 pub mod fleet;
 pub mod metrics;
@@ -33,8 +36,6 @@ pub mod retention;
 pub mod sessions;
 pub mod state;
 pub mod store;
-
-use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -52,9 +53,12 @@ pub fn app(state: AppState) -> Router {
 /// Serve on `listener` until `shutdown` is cancelled, then finish in-flight
 /// requests and stop the background tasks this server owns.
 ///
-/// When `shutdown` fires the realtime hub stops first, answering every parked
-/// long-poll at once, so the graceful shutdown only waits for ordinary
-/// requests, not for poll timeouts.
+/// Connections are served by [`conn::serve`] (the budget, the timeouts, the
+/// long-poll's lean path) with the configuration's
+/// [`config::ConnectionConfig`]. When `shutdown` fires the realtime hub stops
+/// first, answering every parked long-poll at once, and idle connections
+/// close, so the graceful shutdown only waits for ordinary requests, not for
+/// poll or idle timeouts.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -67,20 +71,19 @@ pub async fn run(
         tasks.clone(),
     );
     let hub = state.clone();
+    let stopping = shutdown.clone();
     let signal = async move {
-        shutdown.cancelled().await;
+        stopping.cancelled().await;
         // Answers parked polls now; the tasks are awaited below.
         drop(hub.shutdown());
     };
-    // `into_make_service` turns the routes into services once. Handing
-    // `axum::serve` the `Router` itself rebuilds the route table for every
-    // connection (`Router::with_state` per accept): ~12 KiB more RSS per open
-    // connection, i.e. per parked long-poll (docs/longpoll-benchmark.md).
-    // The connection info is the client address login is throttled by.
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(signal)
-        .await;
+    // The router is built once; each connection clones the handle (an
+    // `Arc`), never the route table (docs/longpoll-benchmark.md).
+    let served = tokio::join!(
+        conn::serve(listener, state.clone(), app(state.clone()), shutdown),
+        signal
+    )
+    .0;
     tasks.cancel();
     if let Err(error) = retention.await {
         tracing::warn!(%error, "retention task ended abnormally");

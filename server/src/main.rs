@@ -66,6 +66,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("created the demo organizations on an empty database");
     }
     tracing::info!(backend = ?store.backend(), epoch = store.epoch(), "database ready");
+    // One file descriptor per connection: the budget is derived from this.
+    let before = ledgerline_server::conn::budget::open_file_limit();
+    let limit = ledgerline_server::conn::budget::raise_open_file_limit();
+    tracing::info!(before, limit, "open-file limit raised to its hard limit");
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;

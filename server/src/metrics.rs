@@ -10,7 +10,37 @@ pub fn render(state: &AppState) -> String {
     let mut out = String::with_capacity(3072);
     state.hub().metrics().render(&mut out);
     render_fleet(state, &mut out);
+    render_connections(state, &mut out);
     out
+}
+
+/// The connection layer's budget and timeouts.
+fn render_connections(state: &AppState, out: &mut String) {
+    use std::{fmt::Write, sync::atomic::Ordering::Relaxed};
+    let c = state.connections();
+    let _ = write!(
+        out,
+        "# HELP ledgerline_connections_open Open client connections (against --max-connections).\n\
+         # TYPE ledgerline_connections_open gauge\n\
+         ledgerline_connections_open {}\n\
+         # HELP ledgerline_connections_refused_total Connections answered 503 and closed past --max-connections.\n\
+         # TYPE ledgerline_connections_refused_total counter\n\
+         ledgerline_connections_refused_total {}\n\
+         # HELP ledgerline_connections_timeouts_total Connections closed (header, idle) or requests answered 503 (request) on a timeout.\n\
+         # TYPE ledgerline_connections_timeouts_total counter\n\
+         ledgerline_connections_timeouts_total{{phase=\"header\"}} {}\n\
+         ledgerline_connections_timeouts_total{{phase=\"idle\"}} {}\n\
+         ledgerline_connections_timeouts_total{{phase=\"request\"}} {}\n\
+         # HELP ledgerline_connections_lean_polls_total Long-polls served on the lean HTTP/1.1 path.\n\
+         # TYPE ledgerline_connections_lean_polls_total counter\n\
+         ledgerline_connections_lean_polls_total {}\n",
+        c.open.load(Relaxed),
+        c.refused.load(Relaxed),
+        c.header_timeouts.load(Relaxed),
+        c.idle_timeouts.load(Relaxed),
+        c.request_timeouts.load(Relaxed),
+        c.lean_polls.load(Relaxed),
+    );
 }
 
 /// The bus and the fleet tasks; zero on a server without a bus.

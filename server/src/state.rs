@@ -17,6 +17,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     bus::{Bus, Feeds},
     config::RealtimeConfig,
+    conn,
     fleet::{self, Signals},
     realtime::Hub,
     sessions::SessionCache,
@@ -38,6 +39,8 @@ struct Shared {
     /// The fleet's bus, when `--nats-url` is set.
     bus: Option<Bus>,
     signals: Arc<Signals>,
+    /// The connection layer's budget and counters.
+    connections: Arc<conn::budget::Counters>,
     /// The bus's and the fleet tasks'.
     tasks: TaskTracker,
     cancel: CancellationToken,
@@ -67,6 +70,7 @@ impl AppState {
                 sessions,
                 bus: None,
                 signals: Signals::new(),
+                connections: Arc::default(),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
             }),
@@ -104,6 +108,12 @@ impl AppState {
 
     pub fn sessions(&self) -> &SessionCache {
         &self.shared.sessions
+    }
+
+    /// The connection layer's counters (open connections, refusals,
+    /// timeouts), for `/metrics`.
+    pub fn connections(&self) -> &Arc<conn::budget::Counters> {
+        &self.shared.connections
     }
 
     pub fn bus(&self) -> Option<&Bus> {

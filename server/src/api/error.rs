@@ -66,7 +66,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 struct InternalDetail(String);
 
 impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Validation(_) => (StatusCode::BAD_REQUEST, "validation_failed"),

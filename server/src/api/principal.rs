@@ -2,7 +2,12 @@
 //! handler that takes a `Principal` requires a live session; a missing,
 //! malformed, unknown, expired or revoked token is a 401.
 
-use axum::{extract::FromRequestParts, http::header, http::request::Parts};
+use std::sync::Arc;
+
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderValue},
+};
 use ledgerline_wire::Role;
 
 use super::error::ApiError;
@@ -48,23 +53,31 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(BearerToken::from_header)
-            .ok_or(ApiError::Unauthorized("malformed bearer token"))?;
-        // From the session cache; the store only on a miss.
-        let principal = state
-            .sessions()
-            .principal(state.store(), &token.hash())
-            .await?
-            .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))?;
+        let header = parts.headers.get(header::AUTHORIZATION);
+        let principal = authenticate(state, header.map(HeaderValue::as_bytes)).await?;
         Ok(Principal::clone(&principal))
     }
+}
+
+/// The caller named by an `Authorization` header's value (its bytes as
+/// sent), from the session cache, the store only on a miss: what the
+/// extractor above and the connection layer's lean poll path both use.
+pub async fn authenticate(
+    state: &AppState,
+    authorization: Option<&[u8]>,
+) -> Result<Arc<Principal>, ApiError> {
+    let value = authorization.ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    // What `HeaderValue::to_str` accepts: visible ASCII, spaces and tabs.
+    let token = std::str::from_utf8(value)
+        .ok()
+        .filter(|v| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+        .and_then(BearerToken::from_header)
+        .ok_or(ApiError::Unauthorized("malformed bearer token"))?;
+    state
+        .sessions()
+        .principal(state.store(), &token.hash())
+        .await?
+        .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))
 }
 
 #[cfg(test)]

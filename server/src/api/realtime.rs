@@ -11,7 +11,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::extract::State;
+use axum::{
+    extract::State,
+    http::{header, HeaderValue},
+    response::IntoResponse,
+};
+use bytes::Bytes;
 use ledgerline_wire::{cursor::is_epoch, Cursor, ErrorBody, PollResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -22,7 +27,7 @@ use super::{
     principal::Principal,
 };
 use crate::{
-    realtime::{PollError, PollRequest, PropertyFilter},
+    realtime::{Batch, PollError, PollRequest, PropertyFilter},
     state::AppState,
 };
 
@@ -157,7 +162,35 @@ pub async fn poll(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<PollQuery>,
-) -> Result<axum::Json<PollResponse>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
+    let prepared = prepare(&state, &principal, query).await?;
+    let result = state.hub().poll_batch(&prepared.request).await;
+    let body = answer(&state, &prepared, result)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    ))
+}
+
+/// A poll checked and ready for the hub.
+#[derive(Debug)]
+pub struct Prepared {
+    pub request: PollRequest,
+    /// The cursor named another epoch: the answer is a `reset`.
+    pub foreign: bool,
+}
+
+/// Checks `query` for `principal` and turns it into the hub's request:
+/// what the handler above and the connection layer's lean poll path
+/// (`crate::conn`) both do before they wait.
+pub async fn prepare(
+    state: &AppState,
+    principal: &Principal,
+    query: PollQuery,
+) -> Result<Prepared, ApiError> {
     let params = PollParams::parse(query, state.config().poll_timeout())?;
     if let Some(wanted) = &params.properties {
         // The org's property ids come from the session cache: no database
@@ -183,16 +216,26 @@ pub async fn poll(
         .and_then(|c| c.epoch())
         .is_some_and(|epoch| epoch != state.store().epoch());
     let request = PollRequest {
-        org_id: Arc::from(principal.org_id),
-        token_id: Arc::from(principal.token_id),
+        org_id: Arc::from(principal.org_id.as_str()),
+        token_id: Arc::from(principal.token_id.as_str()),
         cursor: params.cursor.filter(|_| !foreign).map(|c| c.seq()),
-        filter: PropertyFilter::new(principal.properties, params.properties),
+        filter: PropertyFilter::new(principal.properties.clone(), params.properties),
         timeout: params.timeout,
     };
-    match state.hub().poll(request).await {
-        Ok(mut response) => {
-            response.reset |= foreign;
-            Ok(axum::Json(response))
+    Ok(Prepared { request, foreign })
+}
+
+/// The hub's answer to `prepared` as the JSON body of a 200 (shared by every
+/// poll that gets the same events), or the error to answer instead.
+pub fn answer(
+    state: &AppState,
+    prepared: &Prepared,
+    result: Result<Batch, PollError>,
+) -> Result<Bytes, ApiError> {
+    match result {
+        Ok(mut batch) => {
+            batch.reset |= prepared.foreign;
+            Ok(state.hub().body(&prepared.request, &batch))
         }
         Err(PollError::Revoked) => Err(ApiError::Unauthorized("the token was revoked")),
         Err(PollError::Log(err)) => Err(ApiError::Unavailable(err.to_string())),

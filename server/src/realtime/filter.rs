@@ -3,7 +3,7 @@
 //! optional; the intersection is computed once, when the poll starts.
 
 /// The properties a poll may see. `None` inside means every property.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PropertyFilter {
     allowed: Option<Box<[Box<str>]>>,
 }

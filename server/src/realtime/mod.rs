@@ -9,6 +9,8 @@
 //! it) gets `reset: true`. No event is ever skipped.
 //!
 //! # Layout
+//! - `body`: a poll answer's JSON, serialized once for every poll that
+//!   gets the same batch.
 //! - `buffer`: one org's contiguous window of recent events, and the
 //!   out-of-order ones held until the gap before them fills.
 //! - `orgs`: the sharded map org → buffer, waiter count, wake-up.
@@ -42,6 +44,7 @@
 //! fan-out time of one publish to 5000 polls.
 
 mod backfill;
+mod body;
 mod buffer;
 mod filter;
 mod fleet;
@@ -72,7 +75,7 @@ use tokio_util::{
 pub use filter::PropertyFilter;
 pub use log::{EventLog, LogError, LogFuture};
 pub use metrics::{MetricsSnapshot, PollOutcome};
-pub use poll::{PollError, PollRequest};
+pub use poll::{Batch, PollError, PollRequest};
 
 use buffer::Buffer;
 use orgs::{OrgState, Orgs};
@@ -132,6 +135,7 @@ struct Shared {
     orgs: Orgs,
     tokens: Tokens,
     metrics: metrics::Metrics,
+    bodies: body::Bodies,
     /// Cancelled on shutdown; parent of every token's poll cancellation.
     cancel: CancellationToken,
     /// The sweeper and back-fill tasks.
@@ -165,6 +169,7 @@ impl Hub {
             orgs: Orgs::new(shards),
             tokens,
             metrics: metrics::Metrics::default(),
+            bodies: body::Bodies::new(),
             cancel,
             tasks: TaskTracker::new(),
             runtime: Handle::current(),
@@ -242,6 +247,15 @@ impl Hub {
         self.shared.tasks.close();
         let tasks = self.shared.tasks.clone();
         async move { tasks.wait().await }
+    }
+
+    /// The JSON body (`PollResponse`) of `batch`, the answer to `req`:
+    /// serialized once for all the polls that get the same events.
+    pub fn body(&self, req: &PollRequest, batch: &Batch) -> bytes::Bytes {
+        let cursor = self.cursor(batch.cursor);
+        self.shared
+            .bodies
+            .get(&req.org_id, req.cursor, &req.filter, batch, &cursor)
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {

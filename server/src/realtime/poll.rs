@@ -41,6 +41,19 @@ pub struct PollRequest {
     pub timeout: Option<Duration>,
 }
 
+/// A poll's answer before it is serialized: the events (shared with the
+/// buffer), the seq of the cursor to send back, and the flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub events: Vec<Arc<Event>>,
+    /// The cursor's seq; [`Hub::cursor`] names it with the log's epoch.
+    pub cursor: u64,
+    /// The cursor was older or newer than anything the log holds.
+    pub reset: bool,
+    /// Set at the waiter cap and for a poll its token's newer one evicted.
+    pub retry_after_ms: Option<u64>,
+}
+
 /// Why a poll got no [`PollResponse`].
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
@@ -109,6 +122,14 @@ impl Hub {
     /// passes; the returned cursor always moves past events the filter hid.
     /// Cancel-safe: drop the future when the client hangs up.
     pub async fn poll(&self, req: PollRequest) -> Result<PollResponse, PollError> {
+        let batch = self.poll_batch(&req).await?;
+        Ok(self.response(batch))
+    }
+
+    /// [`Hub::poll`], answered as a [`Batch`] of the buffered events
+    /// themselves: what [`Hub::body`] serializes once for every poll that
+    /// gets the same batch.
+    pub async fn poll_batch(&self, req: &PollRequest) -> Result<Batch, PollError> {
         // Every exit goes through `respond` or `fail`, which count the
         // outcome; a wrapper future doing that would add its own copy of the
         // request to every parked poll.
@@ -207,15 +228,25 @@ impl Hub {
         events: Vec<Arc<Event>>,
         cursor: u64,
         outcome: PollOutcome,
-    ) -> Result<PollResponse, PollError> {
+    ) -> Result<Batch, PollError> {
         self.shared.metrics.poll_answered(outcome);
-        Ok(PollResponse {
-            events: events.iter().map(|e| Event::clone(e)).collect(),
-            cursor: self.cursor(cursor).to_string(),
+        Ok(Batch {
+            events,
+            cursor,
             reset: outcome == PollOutcome::Reset,
             retry_after_ms: matches!(outcome, PollOutcome::Cap | PollOutcome::Evicted)
                 .then(|| rand::thread_rng().gen_range(RETRY_AFTER_MS)),
         })
+    }
+
+    /// `batch` as the wire's [`PollResponse`] (a copy of every event).
+    pub fn response(&self, batch: Batch) -> PollResponse {
+        PollResponse {
+            events: batch.events.iter().map(|e| Event::clone(e)).collect(),
+            cursor: self.cursor(batch.cursor).to_string(),
+            reset: batch.reset,
+            retry_after_ms: batch.retry_after_ms,
+        }
     }
 
     /// The cursor for `seq`, named by the log's epoch.
@@ -226,7 +257,7 @@ impl Hub {
         }
     }
 
-    fn fail(&self, err: PollError) -> Result<PollResponse, PollError> {
+    fn fail(&self, err: PollError) -> Result<Batch, PollError> {
         let outcome = match &err {
             PollError::Revoked => PollOutcome::Revoked,
             PollError::Log(_) => PollOutcome::Error,

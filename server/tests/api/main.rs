@@ -8,6 +8,7 @@
 mod auth;
 mod bad_input;
 mod binary;
+mod connections;
 mod contract;
 mod events;
 mod fleet;
@@ -15,6 +16,8 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod operations;
+mod poll_http;
+mod raw;
 mod realtime;
 mod reports;
 mod throttle;
