@@ -1,11 +1,11 @@
 //! The `ledgerline-server` binary itself: defaults, the `listening on` line,
 //! graceful stop on SIGTERM, and `seed`.
 
-use std::process::Stdio;
+use std::{path::Path, process::Stdio};
 
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
-    process::Command,
+    process::{Child, Command},
 };
 
 fn server() -> Command {
@@ -19,13 +19,13 @@ fn server() -> Command {
     command
 }
 
-#[cfg(unix)]
-#[tokio::test]
-async fn serve_uses_a_sqlite_file_in_the_working_directory_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// `serve` with `args` in `dir`, once it printed its `listening on` line:
+/// the process and its base url.
+async fn serving(args: &[&str], dir: &Path) -> (Child, String) {
     let mut child = server()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .current_dir(dir.path())
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -36,6 +36,14 @@ async fn serve_uses_a_sqlite_file_in_the_working_directory_and_stops_on_sigterm(
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected: {first}"))
         .to_owned();
+    (child, url)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_uses_a_sqlite_file_in_the_working_directory_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = serving(&["--addr", "127.0.0.1:0"], dir.path()).await;
     assert!(url.starts_with("http://127.0.0.1:"));
 
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
@@ -122,19 +130,8 @@ async fn unsupported_database_urls_are_refused_without_their_password() {
 async fn a_second_server_on_one_sqlite_file_is_refused_and_pointed_to_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("one.db").display());
-    let mut first = server()
-        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
-    let line = lines
-        .next_line()
-        .await
-        .unwrap()
-        .expect("the first server listens");
-    assert!(line.starts_with("listening on "), "{line}");
+    let serve = ["--addr", "127.0.0.1:0", "--database-url", url.as_str()];
+    let (mut first, _) = serving(&serve, dir.path()).await;
 
     let second = server()
         .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
@@ -168,19 +165,7 @@ async fn a_second_server_on_one_sqlite_file_is_refused_and_pointed_to_postgres()
     first.kill().await.unwrap();
     first.wait().await.unwrap();
     // The lock goes with its process, even a killed one.
-    let mut again = server()
-        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", &url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
-    let line = lines
-        .next_line()
-        .await
-        .unwrap()
-        .expect("a new server listens");
-    assert!(line.starts_with("listening on "), "{line}");
+    let (mut again, _) = serving(&serve, dir.path()).await;
     again.kill().await.unwrap();
 }
 
@@ -207,16 +192,7 @@ async fn new_epoch_makes_old_cursors_reset() {
 #[tokio::test]
 async fn serve_no_demo_starts_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = server()
-        .args(["serve", "--addr", "127.0.0.1:0", "--no-demo"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next_line().await.unwrap().expect("a line on stdout");
-    let url = first.strip_prefix("listening on ").unwrap().to_owned();
+    let (mut child, url) = serving(&["--addr", "127.0.0.1:0", "--no-demo"], dir.path()).await;
     let login = reqwest::Client::new()
         .post(format!("{url}/v1/auth/login"))
         .json(&serde_json::json!({"email": "owner@demo.test", "password": "demo"}))

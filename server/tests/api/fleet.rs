@@ -206,15 +206,16 @@ async fn a_write_on_one_instance_wakes_a_poll_parked_on_another() {
     );
 }
 
-#[tokio::test]
-async fn logout_on_one_instance_ends_a_poll_parked_on_another_and_is_refused_there() {
-    let nats = Nats::start().await;
-    let Some((a, b)) = fleet(&nats).await else {
-        return;
-    };
-    let owner = a.login("owner@demo.test").await;
-    // B caches the session on its first request.
-    let head = b.head(&owner).await;
+/// Parks a poll on `b` from `head`, logs the token out through `a`, and
+/// checks that the poll ends with 401 and `b` then refuses the token; `how`
+/// names the path the revocation took, for the printed figure.
+async fn logout_ends_the_poll_parked_on(
+    a: &TestApp,
+    b: &TestApp,
+    owner: &crate::helpers::Session,
+    head: u64,
+    how: &str,
+) {
     let parked = tokio::spawn(
         b.request(reqwest::Method::GET, "/v1/realtime/poll", &owner.token)
             .query(&[("cursor", head.to_string()), ("timeout_ms", "20000".into())])
@@ -233,11 +234,23 @@ async fn logout_on_one_instance_ends_a_poll_parked_on_another_and_is_refused_the
         .unwrap();
     assert_eq!(ended.status(), StatusCode::UNAUTHORIZED);
     println!(
-        "logout on A ended B's parked poll after {:?}",
+        "logout on A ended B's parked poll after {:?} ({how})",
         started.elapsed()
     );
     let again = b.get("/v1/properties", &owner.token).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_on_one_instance_ends_a_poll_parked_on_another_and_is_refused_there() {
+    let nats = Nats::start().await;
+    let Some((a, b)) = fleet(&nats).await else {
+        return;
+    };
+    let owner = a.login("owner@demo.test").await;
+    // B caches the session on its first request.
+    let head = b.head(&owner).await;
+    logout_ends_the_poll_parked_on(&a, &b, &owner, head, "the bus").await;
 }
 
 #[tokio::test]
@@ -337,28 +350,6 @@ async fn with_the_bus_down_a_logout_still_ends_polls_on_other_instances() {
     for app in [&a, &b] {
         app.metric_reaches("ledgerline_bus_connected", 0.0).await;
     }
-    let parked = tokio::spawn(
-        b.request(reqwest::Method::GET, "/v1/realtime/poll", &owner.token)
-            .query(&[("cursor", head.to_string()), ("timeout_ms", "20000".into())])
-            .send(),
-    );
-    b.metric_reaches("ledgerline_realtime_waiters", 1.0).await;
-    let started = Instant::now();
-    assert_eq!(
-        a.post("/v1/auth/logout", &owner.token).await.status(),
-        StatusCode::NO_CONTENT
-    );
     // No bus message can carry it: the revocation sweep does.
-    let ended = tokio::time::timeout(DEADLINE, parked)
-        .await
-        .expect("the parked poll ends")
-        .unwrap()
-        .unwrap();
-    assert_eq!(ended.status(), StatusCode::UNAUTHORIZED);
-    println!(
-        "bus down: logout on A ended B's parked poll after {:?} (revocation sweep)",
-        started.elapsed()
-    );
-    let again = b.get("/v1/properties", &owner.token).await;
-    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    logout_ends_the_poll_parked_on(&a, &b, &owner, head, "the revocation sweep, bus down").await;
 }
