@@ -51,6 +51,7 @@ fn txn(i: u64, version: i64, days: u64) -> Transaction {
         created_by: "u1".into(),
         created_at: at,
         updated_at: at,
+        rejection_reason: None,
     }
 }
 
@@ -63,6 +64,7 @@ fn event(seq: u64, kind: EventType, t: Transaction) -> Event {
         affected_report_dates: vec![t.occurred_on],
         row: EventRow::Transaction(Box::new(t)),
         at: Utc::now(),
+        moved_from_property_id: None,
     }
 }
 

@@ -202,6 +202,7 @@ pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Ro
         updated_at: now,
         pending_sync: true,
         sync_error: None,
+        rejection_reason: None,
     };
     let e = entry(cmid, Op::Create, &local_id, Some(to_json(&body)?), None);
     queue(ctx, Some(&row), None, e).await?;

@@ -35,6 +35,8 @@ pub struct Row {
     pub pending_sync: bool,
     /// Plain words when the server refused the last write of this row.
     pub sync_error: Option<String>,
+    /// Why an approver rejected it, if they said.
+    pub rejection_reason: Option<String>,
 }
 
 impl Row {
@@ -57,6 +59,7 @@ impl Row {
             updated_at: t.updated_at,
             pending_sync: false,
             sync_error: None,
+            rejection_reason: t.rejection_reason,
         }
     }
 

@@ -113,6 +113,7 @@ async fn subject_costs() -> Result<()> {
         client_mutation_id: Some("cmid-0001".into()),
         affected_report_dates: vec![chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()],
         at: chrono::Utc::now(),
+        moved_from_property_id: None,
     };
     let n = 200_000u64;
     let orgs: Vec<String> = (0..1000).map(|i| format!("org-{i:04}")).collect();

@@ -78,6 +78,10 @@ pub struct Transaction {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why it was rejected, when the approver said so; only on a rejected
+    /// row (approving or sending it back to pending clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
 }
 
 /// `POST /v1/transactions`.

@@ -7,6 +7,7 @@
 //! - [`cursor`]: the opaque long-poll cursor.
 //! - [`auth`]: login request and response, roles.
 //! - [`finance`]: transactions, their create/update bodies and list pages.
+//! - [`history`]: a transaction's change history, and the lock-date body.
 //! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
 //! - [`realtime`]: events and the long-poll response.
 //! - [`rules`]: the field rules both sides check (lengths, dates, amounts).
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod cursor;
 pub mod error;
 pub mod finance;
+pub mod history;
 pub mod money;
 pub mod realtime;
 pub mod reports;
@@ -32,6 +34,7 @@ pub use finance::{
     NewTransaction, Transaction, TransactionKind, TransactionPage, TransactionPatch,
     TransactionStatus,
 };
+pub use history::{Actor, History, HistoryAction, HistoryItem, LockDate};
 pub use money::Currency;
 pub use realtime::{Event, EventRow, EventType, PollResponse};
 pub use reports::{CategoryTotals, DailyApproval, DayTotals, ProfitLoss, TodayPending};

@@ -18,6 +18,10 @@ pub enum EventType {
     Approved,
     #[serde(rename = "transaction.rejected")]
     Rejected,
+    /// The org's lock date changed; `row` is `{"lock_date"}` and
+    /// `property_id` is empty: it concerns every property.
+    #[serde(rename = "settings.lock_date")]
+    LockDate,
 }
 
 impl EventType {
@@ -28,7 +32,14 @@ impl EventType {
             EventType::Deleted => "transaction.deleted",
             EventType::Approved => "transaction.approved",
             EventType::Rejected => "transaction.rejected",
+            EventType::LockDate => "settings.lock_date",
         }
+    }
+
+    /// Events about the org, not one property's row: every poll sees them,
+    /// whatever its property filter.
+    pub fn is_org_wide(self) -> bool {
+        matches!(self, EventType::LockDate)
     }
 }
 
@@ -39,14 +50,22 @@ impl EventType {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventRow {
     Transaction(Box<Transaction>),
-    Deleted { id: String },
+    Deleted {
+        id: String,
+    },
+    /// A `settings.lock_date` event: the org's new lock date (null: none).
+    LockDate {
+        lock_date: Option<NaiveDate>,
+    },
 }
 
 impl EventRow {
+    /// The transaction's id; empty for an org-wide event.
     pub fn id(&self) -> &str {
         match self {
             EventRow::Transaction(t) => &t.id,
             EventRow::Deleted { id } => id,
+            EventRow::LockDate { .. } => "",
         }
     }
 }
@@ -65,6 +84,33 @@ pub struct Event {
     /// `occurred_on` of an edit).
     pub affected_report_dates: Vec<NaiveDate>,
     pub at: DateTime<Utc>,
+    /// On a `transaction.updated` that moved the row to another property:
+    /// the property it left. Present only for readers who may see that
+    /// property; a reader who may see it but not the new one receives a
+    /// `transaction.deleted` with only the id instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from_property_id: Option<String>,
+}
+
+impl Event {
+    /// What a reader who may see the property the row left, but not the one
+    /// it moved to, receives instead of this event: a removal that carries
+    /// only the id (and the old property and dates, for its reports).
+    pub fn moved_out(&self) -> Option<Event> {
+        let from = self.moved_from_property_id.as_ref()?;
+        Some(Event {
+            seq: self.seq,
+            kind: EventType::Deleted,
+            property_id: from.clone(),
+            row: EventRow::Deleted {
+                id: self.row.id().to_owned(),
+            },
+            client_mutation_id: None,
+            affected_report_dates: self.affected_report_dates.clone(),
+            at: self.at,
+            moved_from_property_id: None,
+        })
+    }
 }
 
 /// `GET /v1/realtime/poll`.
@@ -97,5 +143,29 @@ mod tests {
         assert_eq!(e.kind, EventType::Deleted);
         assert_eq!(e.row, EventRow::Deleted { id: "t1".into() });
         assert_eq!(serde_json::to_value(&e).unwrap(), json);
+    }
+
+    #[test]
+    fn a_lock_date_event_parses_back_and_is_org_wide() {
+        let json = serde_json::json!({
+            "seq": 8, "type": "settings.lock_date", "property_id": "",
+            "row": {"lock_date": "2026-10-31"}, "client_mutation_id": null,
+            "affected_report_dates": [], "at": "2026-11-27T10:00:00Z"
+        });
+        let e: Event = serde_json::from_value(json.clone()).unwrap();
+        assert!(e.kind.is_org_wide());
+        assert_eq!(
+            e.row,
+            EventRow::LockDate {
+                lock_date: NaiveDate::from_ymd_opt(2026, 10, 31)
+            }
+        );
+        assert_eq!(serde_json::to_value(&e).unwrap(), json);
+        let cleared: EventRow =
+            serde_json::from_value(serde_json::json!({"lock_date": null})).unwrap();
+        assert_eq!(cleared, EventRow::LockDate { lock_date: None });
+        // A deletion's row still reads as one, not as a lock date.
+        let deleted: EventRow = serde_json::from_value(serde_json::json!({"id": "t1"})).unwrap();
+        assert_eq!(deleted, EventRow::Deleted { id: "t1".into() });
     }
 }

@@ -21,6 +21,10 @@ pub struct ProfitLoss {
     pub by_day: Vec<DayTotals>,
     /// One entry per (kind, category), ordered by kind then category.
     pub by_category: Vec<CategoryTotals>,
+    /// The org's event seq these totals reflect: every change up to and
+    /// including it is counted, none after it.
+    #[serde(default)]
+    pub as_of_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +53,9 @@ pub struct DailyApproval {
     pub approved: i64,
     pub rejected: i64,
     pub pending_amount_minor: i64,
+    /// The org's event seq these counts reflect.
+    #[serde(default)]
+    pub as_of_seq: u64,
 }
 
 /// `GET /v1/approvals/today-pending?property_id=`: pending transactions that
@@ -59,4 +66,7 @@ pub struct TodayPending {
     pub date: NaiveDate,
     pub count: i64,
     pub amount_minor: i64,
+    /// The org's event seq these counts reflect.
+    #[serde(default)]
+    pub as_of_seq: u64,
 }

@@ -13,6 +13,35 @@ pub const MAX_CATEGORY_LEN: usize = 100;
 pub const MAX_MEMO_LEN: usize = 2_000;
 pub const MAX_ID_LEN: usize = 128;
 pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+pub const MAX_REASON_LEN: usize = 500;
+
+/// The error code of a write into a locked period (409).
+pub const PERIOD_LOCKED: &str = "period_locked";
+
+/// Whether a change touching `dates` (a row's old and new `occurred_on`) is
+/// refused by the org's `lock_date`: any of them on or before it.
+pub fn locked(lock_date: Option<NaiveDate>, dates: &[NaiveDate]) -> bool {
+    lock_date.is_some_and(|lock| dates.iter().any(|d| *d <= lock))
+}
+
+/// The words of a [`PERIOD_LOCKED`] refusal, the same on both sides.
+pub fn period_locked_message(lock_date: NaiveDate) -> String {
+    format!(
+        "the books are locked up to {lock_date}: rows dated on or before it cannot be changed; \
+         an owner can move the lock date"
+    )
+}
+
+/// A rejection's reason: optional, at most [`MAX_REASON_LEN`] characters.
+pub fn reason(v: &str) -> Result<(), FieldError> {
+    if v.trim().is_empty() || v.chars().count() > MAX_REASON_LEN {
+        return Err(FieldError::new(
+            "reason",
+            format!("reason must be 1 to {MAX_REASON_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
 
 /// Which field broke which rule, in words for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 
 use super::*;
 
-/// Rows per multi-row statement: 16 columns × 500 = 8000 bind parameters,
+/// Rows per multi-row statement: 17 columns × 500 = 8500 bind parameters,
 /// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
 const CHUNK: usize = 500;
 /// Which head a snapshot of the rows belongs to.
@@ -34,6 +34,9 @@ pub struct Applied {
     pub fresh: usize,
     /// What was published (None when nothing changed).
     pub batch: Option<PatchBatch>,
+    /// The org's new lock date, when these events changed it (`Some(None)`:
+    /// cleared).
+    pub lock_date: Option<Option<chrono::NaiveDate>>,
 }
 
 const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
@@ -42,8 +45,8 @@ const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, 
     occurred_on = excluded.occurred_on, status = excluded.status, version = excluded.version, \
     client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
     created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
-    WHERE excluded.version > rows.version RETURNING id";
+    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error, \
+    rejection_reason = excluded.rejection_reason WHERE excluded.version > rows.version RETURNING id";
 
 /// [`UPSERT_TAIL`] for rows whose indexed columns (`property_id`,
 /// `occurred_on`, `status`) hold what the row already holds: the same
@@ -56,8 +59,8 @@ const UPSERT_TAIL_SAME_KEYS: &str = " ON CONFLICT(id) DO UPDATE SET kind = exclu
     version = excluded.version, \
     client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
     created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error \
-    WHERE excluded.version > rows.version RETURNING id";
+    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error, \
+    rejection_reason = excluded.rejection_reason WHERE excluded.version > rows.version RETURNING id";
 
 impl Cache {
     /// Applies one poll response in one transaction: events at or below the
@@ -80,8 +83,22 @@ impl Cache {
                 seq,
                 fresh: 0,
                 batch: None,
+                lock_date: None,
             });
         }
+        let fresh_count = fresh.len();
+        // The org's settings are not rows: the newest lock date is kept.
+        let lock_date = fresh.iter().rev().find_map(|e| match &e.row {
+            EventRow::LockDate { lock_date } => Some(*lock_date),
+            _ => None,
+        });
+        if let Some(lock_date) = lock_date {
+            settings::set_lock_date(&mut w.tx, lock_date).await?;
+        }
+        let fresh: Vec<&Event> = fresh
+            .into_iter()
+            .filter(|e| !e.kind.is_org_wide())
+            .collect();
 
         // The final state of each touched row, in order of its last event.
         let mut last: HashMap<&str, usize> = HashMap::new();
@@ -108,14 +125,14 @@ impl Cache {
             .iter()
             .filter_map(|e| match &e.row {
                 EventRow::Transaction(t) => Some(Row::confirmed((**t).clone())),
-                EventRow::Deleted { .. } => None,
+                EventRow::Deleted { .. } | EventRow::LockDate { .. } => None,
             })
             .collect();
         let removes: Vec<String> = finals
             .iter()
             .filter_map(|e| match &e.row {
                 EventRow::Deleted { id } => Some(id.clone()),
-                EventRow::Transaction(_) => None,
+                EventRow::Transaction(_) | EventRow::LockDate { .. } => None,
             })
             .collect();
         let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
@@ -140,16 +157,18 @@ impl Cache {
                         patches.push(Patch::Remove { id: id.clone() });
                     }
                 }
+                EventRow::LockDate { .. } => {}
             }
         }
         set_seq(&mut w.tx, seq).await?;
         let seq = self.finish(w, patches.clone()).await?;
-        Telemetry::add(&self.telemetry.events_applied, fresh.len() as u64);
+        Telemetry::add(&self.telemetry.events_applied, fresh_count as u64);
         Ok(Applied {
             from_seq,
             seq,
-            fresh: fresh.len(),
+            fresh: fresh_count,
             batch: (!patches.is_empty()).then_some(PatchBatch { seq, patches }),
+            lock_date,
         })
     }
 
@@ -329,7 +348,8 @@ pub(super) async fn upsert_chunk(
             .push_bind(r.created_at)
             .push_bind(r.updated_at)
             .push_bind(r.pending_sync)
-            .push_bind(r.sync_error.as_deref());
+            .push_bind(r.sync_error.as_deref())
+            .push_bind(r.rejection_reason.as_deref());
     });
     qb.push(tail);
     qb.build_query_scalar().fetch_all(&mut *conn).await

@@ -36,6 +36,7 @@ mod error;
 mod lock;
 mod queries;
 mod recovery;
+mod settings;
 
 pub(crate) use apply::{delete_rows, put_row};
 pub use apply::{Applied, SnapshotAt};
@@ -58,7 +59,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_PAGE: u32 = 5_000;
 
 const COLS: &str = "id, kind, property_id, amount_minor, currency, category, memo, occurred_on, \
-    status, version, client_mutation_id, created_by, created_at, updated_at, pending_sync, sync_error";
+    status, version, client_mutation_id, created_by, created_at, updated_at, pending_sync, sync_error, rejection_reason";
 
 /// The cache. Cheap to clone.
 #[derive(Clone)]
@@ -366,6 +367,7 @@ pub(crate) mod tests {
             created_by: "u1".into(),
             created_at: at,
             updated_at: at,
+            rejection_reason: None,
         }
     }
 
@@ -382,6 +384,7 @@ pub(crate) mod tests {
                 EventRow::Transaction(Box::new(t))
             },
             at: "2026-11-27T10:00:00Z".parse().unwrap(),
+            moved_from_property_id: None,
         }
     }
 

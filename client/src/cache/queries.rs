@@ -118,5 +118,6 @@ pub(super) fn decode_row(r: &SqliteRow) -> Result<Row, sqlx::Error> {
         updated_at: r.try_get::<DateTime<Utc>, _>("updated_at")?,
         pending_sync: r.try_get("pending_sync")?,
         sync_error: r.try_get("sync_error")?,
+        rejection_reason: r.try_get("rejection_reason")?,
     })
 }

@@ -209,6 +209,7 @@ async fn restore(cache: &Cache, entries: &[Entry]) -> Result<usize, CacheError> 
             updated_at: now,
             pending_sync: true,
             sync_error: None,
+            rejection_reason: None,
         };
         put_row(&mut w.tx, &row).await?;
     }

@@ -38,6 +38,9 @@ pub enum ApiError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A write into a locked period: 409 `period_locked`.
+    #[error("{}", ledgerline_wire::rules::period_locked_message(*.0))]
+    PeriodLocked(chrono::NaiveDate),
     #[error("request body is larger than 1 MiB")]
     PayloadTooLarge,
     /// Logged by [`error_shape`]; the client sees a generic message.
@@ -75,6 +78,9 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PeriodLocked(_) => {
+                (StatusCode::CONFLICT, ledgerline_wire::rules::PERIOD_LOCKED)
+            }
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -122,6 +128,8 @@ impl From<StoreError> for ApiError {
                 "the transaction was changed by someone else; it is now at version {current}"
             )),
             StoreError::Overflow => ApiError::Validation("a total does not fit in 64 bits".into()),
+            StoreError::PeriodLocked { lock_date } => ApiError::PeriodLocked(lock_date),
+            StoreError::Forbidden(why) => ApiError::Forbidden(why),
             StoreError::MutationReused => {
                 ApiError::Validation("client_mutation_id was already used for another write".into())
             }

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod hashers;
+pub mod history;
 pub mod limits;
 pub mod openapi;
 pub mod ops;
@@ -19,6 +20,7 @@ pub mod principal;
 pub mod properties;
 pub mod realtime;
 pub mod reports;
+pub mod settings;
 pub mod throttle;
 pub mod transactions;
 
@@ -61,6 +63,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/transactions/{id}/approve", post(approvals::approve))
         .route("/v1/transactions/{id}/reject", post(approvals::reject))
+        .route("/v1/transactions/{id}/history", get(history::history))
+        .route(
+            "/v1/settings/lock-date",
+            get(settings::get).put(settings::put),
+        )
         .route("/v1/reports/profit-loss", get(reports::profit_loss))
         .route("/v1/approvals/daily", get(approvals::daily))
         .route("/v1/approvals/today-pending", get(approvals::today_pending))

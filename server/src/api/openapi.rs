@@ -9,7 +9,9 @@ use utoipa::{
 
 use axum::extract::State;
 
-use super::{approvals, auth, contract, ops, properties, realtime, reports, transactions};
+use super::{
+    approvals, auth, contract, history, ops, properties, realtime, reports, settings, transactions,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -26,6 +28,9 @@ use crate::state::AppState;
         transactions::delete,
         approvals::approve,
         approvals::reject,
+        history::history,
+        settings::get,
+        settings::put,
         approvals::daily,
         approvals::today_pending,
         reports::profit_loss,

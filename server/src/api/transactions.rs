@@ -23,7 +23,7 @@ use crate::{
         transaction::{self, validate_new, validate_patch},
     },
     state::AppState,
-    store::transactions::{Created, TransactionFilter},
+    store::transactions::{Created, Deleter, TransactionFilter},
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -178,6 +178,7 @@ pub async fn get(
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "unknown or unpermitted property", body = ErrorBody),
+        (status = 409, description = "its date is on or before the lock date (`period_locked`)", body = ErrorBody),
         (status = 413, body = ErrorBody),
     )
 )]
@@ -209,7 +210,9 @@ pub async fn create(
     Ok((created.0, axum::Json(created.1)))
 }
 
-/// Change some fields of a transaction that is still at `version`.
+/// Change some fields of a transaction that is still at `version`. An
+/// approved or rejected transaction whose amount, currency, date, kind,
+/// category or property changes is pending again.
 #[utoipa::path(
     patch, path = "/v1/transactions/{id}", tag = "finance",
     security(("bearer" = [])),
@@ -220,7 +223,7 @@ pub async fn create(
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "stale version", body = ErrorBody),
+        (status = 409, description = "stale version (`conflict`), or the old or new date is on or before the lock date (`period_locked`)", body = ErrorBody),
         (status = 413, body = ErrorBody),
     )
 )]
@@ -236,7 +239,13 @@ pub async fn update(
     let t = state
         .commit(&org_id, async move {
             let (t, event) = store
-                .update_transaction(&principal.org_id, &id, &patch, principal.visible())
+                .update_transaction(
+                    &principal.org_id,
+                    &principal.user_id,
+                    &id,
+                    &patch,
+                    principal.visible(),
+                )
                 .await?;
             Ok((t, event.into_iter().collect()))
         })
@@ -244,7 +253,7 @@ pub async fn update(
     Ok(axum::Json(t))
 }
 
-/// Delete a transaction.
+/// Delete a transaction. An approved one only managers and owners delete.
 #[utoipa::path(
     delete, path = "/v1/transactions/{id}", tag = "finance",
     security(("bearer" = [])),
@@ -253,7 +262,9 @@ pub async fn update(
         (status = 204, description = "deleted (or already deleted by an earlier request with this client_mutation_id)"),
         (status = 400, description = "an id over 128 characters", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "an approved transaction, and not a manager or owner", body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, description = "its date is on or before the lock date (`period_locked`)", body = ErrorBody),
     )
 )]
 pub async fn delete(
@@ -267,8 +278,18 @@ pub async fn delete(
     let org_id = principal.org_id.clone();
     state
         .commit(&org_id, async move {
+            let by = Deleter {
+                user_id: &principal.user_id,
+                approver: principal.role.can_approve(),
+            };
             let event = store
-                .delete_transaction(&principal.org_id, &id, cmid.as_deref(), principal.visible())
+                .delete_transaction(
+                    &principal.org_id,
+                    by,
+                    &id,
+                    cmid.as_deref(),
+                    principal.visible(),
+                )
                 .await?;
             Ok(((), event.into_iter().collect()))
         })

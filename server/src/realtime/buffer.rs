@@ -237,11 +237,11 @@ pub(super) fn scan<'a>(
     let mut visible = Vec::new();
     let mut cursor = after;
     for event in events {
-        if filter.allows(&event.property_id) {
+        if let Some(seen) = filter.view(event) {
             if visible.len() == max {
                 break;
             }
-            visible.push(Arc::clone(event));
+            visible.push(seen);
         }
         cursor = event.seq;
     }

@@ -30,6 +30,7 @@ pub(super) fn event(seq: u64, property: &str) -> Event {
         client_mutation_id: None,
         affected_report_dates: Vec::new(),
         at: chrono::DateTime::UNIX_EPOCH,
+        moved_from_property_id: None,
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ledgerline_wire::{Event, EventRow, EventType};
 use sqlx::{Any, Transaction as DbTx};
 
-use super::{sql::Sql, Store, StoreError};
+use super::{settings, sql::Sql, Store, StoreError};
 use crate::realtime::{EventLog, LogError, LogFuture};
 
 /// Events deleted per statement when pruning.
@@ -22,22 +22,35 @@ pub(crate) struct NewEvent {
     pub row: EventRow,
     pub client_mutation_id: Option<String>,
     pub affected_report_dates: Vec<NaiveDate>,
+    pub moved_from_property_id: Option<String>,
 }
 
 /// Append one event to `org_id`'s log inside the caller's transaction.
+///
+/// This is also where the period lock holds: a change to a row whose old or
+/// new `occurred_on` (its affected report dates) is on or before the org's
+/// lock date is refused with [`StoreError::PeriodLocked`]. The lock date is
+/// read by the same `UPDATE … RETURNING` that takes the org's row lock, so
+/// a concurrent change of the lock date (which bumps the same row) cannot
+/// slip between the check and the commit.
 pub(crate) async fn append(
     tx: &mut DbTx<'_, Any>,
     org_id: &str,
     new: NewEvent,
     at: DateTime<Utc>,
 ) -> Result<Event, StoreError> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    let (seq, lock_date): (i64, Option<String>) = sqlx::query_as(
+        "UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq, lock_date",
     )
     .bind(org_id)
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(StoreError::NotFound)?;
+    if let Some(lock_date) = settings::parse_lock_date(lock_date)? {
+        if new.affected_report_dates.iter().any(|d| *d <= lock_date) {
+            return Err(StoreError::PeriodLocked { lock_date });
+        }
+    }
     let mut dates = new.affected_report_dates;
     dates.sort();
     dates.dedup();
@@ -49,6 +62,7 @@ pub(crate) async fn append(
         client_mutation_id: new.client_mutation_id,
         affected_report_dates: dates,
         at,
+        moved_from_property_id: new.moved_from_property_id,
     };
     sqlx::query(
         "INSERT INTO events (org_id, seq, property_id, kind, payload, created_at)

@@ -15,6 +15,8 @@
 //! # Layout
 //! - [`auth`]: users, sessions (hashed bearer tokens), properties a user sees.
 //! - [`transactions`]: list, create (idempotent), update, delete, approve/reject.
+//! - [`history`]: every change to a row, written with the change.
+//! - [`settings`]: the org's lock date (period lock).
 //! - [`events`]: the per-org event log: append inside a write, read after a
 //!   seq, bounds, retention pruning.
 //! - [`reports`]: the derived aggregates, computed in SQL.
@@ -28,9 +30,11 @@ pub mod auth;
 pub mod demo;
 pub mod events;
 mod fleet;
+pub mod history;
 pub mod reports;
 pub mod seed;
 pub mod sessions;
+pub mod settings;
 mod sql;
 pub mod transactions;
 
@@ -77,6 +81,12 @@ pub enum StoreError {
     /// operation or another row).
     #[error("client_mutation_id was already used for another write")]
     MutationReused,
+    /// The change touches a day on or before the org's lock date.
+    #[error("the period up to {lock_date} is locked")]
+    PeriodLocked { lock_date: chrono::NaiveDate },
+    /// The caller's role may not do this to this row (a 403).
+    #[error("{0}")]
+    Forbidden(&'static str),
 }
 
 impl StoreError {

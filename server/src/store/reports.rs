@@ -2,6 +2,10 @@
 //! and loss by day and by category, the daily approval counts, and today's
 //! pending. Rejected transactions do not count towards profit and loss.
 //! Each report covers one currency (the org's unless asked otherwise).
+//!
+//! Each report runs in one read snapshot together with the org's event seq,
+//! its `as_of_seq`: the totals count every change up to that seq and none
+//! after it (SQLite: a read transaction; Postgres: REPEATABLE READ).
 
 use super::sql::Sql;
 use chrono::NaiveDate;
@@ -9,9 +13,11 @@ use ledgerline_wire::{
     CategoryTotals, Currency, DailyApproval, DayTotals, ProfitLoss, TransactionKind,
 };
 
+use sqlx::{Any, Transaction as DbTx};
+
 use super::{
     transactions::{date_text, parse_date},
-    Store, StoreError, Visible,
+    Backend, Store, StoreError, Visible,
 };
 
 /// Which rows a report covers.
@@ -59,6 +65,21 @@ fn sum_error(e: sqlx::Error) -> StoreError {
 }
 
 impl Store {
+    /// A read-only snapshot of the database, and the org's seq in it.
+    async fn snapshot(&self, org_id: &str) -> Result<(DbTx<'static, Any>, u64), StoreError> {
+        let mut tx = self.read.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let seq: Option<i64> = sqlx::query_scalar("SELECT event_seq FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok((tx, seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0)))
+    }
+
     pub async fn profit_loss(
         &self,
         scope: &ReportScope<'_>,
@@ -76,7 +97,8 @@ impl Store {
             .push_bind(date_text(from));
         q.push(" AND occurred_on <= ").push_bind(date_text(to));
         q.push(" GROUP BY occurred_on ORDER BY occurred_on");
-        let days: Vec<(String, i64, i64)> = q.fetch_all(&self.read).await.map_err(sum_error)?;
+        let (mut tx, as_of_seq) = self.snapshot(scope.org_id).await?;
+        let days: Vec<(String, i64, i64)> = q.fetch_all(&mut *tx).await.map_err(sum_error)?;
 
         let mut q = Sql::new(
             "SELECT kind, category, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transactions",
@@ -90,7 +112,8 @@ impl Store {
               ORDER BY CASE kind WHEN 'revenue' THEN 0 ELSE 1 END, category",
         );
         let categories: Vec<(String, String, i64)> =
-            q.fetch_all(&self.read).await.map_err(sum_error)?;
+            q.fetch_all(&mut *tx).await.map_err(sum_error)?;
+        tx.commit().await?;
 
         let mut revenue_minor = 0i64;
         let mut expense_minor = 0i64;
@@ -131,6 +154,7 @@ impl Store {
             currency: scope.currency,
             by_day,
             by_category,
+            as_of_seq,
         })
     }
 
@@ -150,29 +174,36 @@ impl Store {
         );
         scope.push_where(&mut q);
         q.push(" AND occurred_on = ").push_bind(date_text(date));
+        let (mut tx, as_of_seq) = self.snapshot(scope.org_id).await?;
         let (pending, approved, rejected, pending_amount_minor): (i64, i64, i64, i64) =
-            q.fetch_one(&self.read).await.map_err(sum_error)?;
+            q.fetch_one(&mut *tx).await.map_err(sum_error)?;
+        tx.commit().await?;
         Ok(DailyApproval {
             date,
             pending,
             approved,
             rejected,
             pending_amount_minor,
+            as_of_seq,
         })
     }
 
-    /// Pending transactions that occurred on `date`: `(count, amount_minor)`.
+    /// Pending transactions that occurred on `date`: `(count,
+    /// amount_minor, as_of_seq)`.
     pub async fn pending_on(
         &self,
         scope: &ReportScope<'_>,
         date: NaiveDate,
-    ) -> Result<(i64, i64), StoreError> {
+    ) -> Result<(i64, i64, u64), StoreError> {
         let mut q = Sql::new(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM transactions",
         );
         scope.push_where(&mut q);
         q.push(" AND status = 'pending' AND occurred_on = ")
             .push_bind(date_text(date));
-        q.fetch_one(&self.read).await.map_err(sum_error)
+        let (mut tx, as_of_seq) = self.snapshot(scope.org_id).await?;
+        let (count, amount_minor): (i64, i64) = q.fetch_one(&mut *tx).await.map_err(sum_error)?;
+        tx.commit().await?;
+        Ok((count, amount_minor, as_of_seq))
     }
 }

@@ -95,6 +95,7 @@ fn expected_profit_loss(
                 expense_minor: e,
             })
             .collect(),
+        as_of_seq: 0,
         by_category: categories
             .into_iter()
             .map(
@@ -119,6 +120,7 @@ async fn profit_loss_equals_the_sums_of_the_counted_rows() {
     let manager = app.login("manager@demo.test").await;
     let rows = create_spread(&app, &owner, &manager).await;
     let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+    let head = app.head(&owner).await;
 
     for (from, to, property) in [
         (d(1), d(30), None),
@@ -131,11 +133,11 @@ async fn profit_loss_equals_the_sums_of_the_counted_rows() {
             path.push_str(&format!("&property_id={p}"));
         }
         let got: ProfitLoss = app.get(&path, &owner.token).await.json().await.unwrap();
-        assert_eq!(
-            got,
-            expected_profit_loss(&rows, from, to, property),
-            "{path}"
-        );
+        let expected = ProfitLoss {
+            as_of_seq: head,
+            ..expected_profit_loss(&rows, from, to, property)
+        };
+        assert_eq!(got, expected, "{path}");
     }
     let full = expected_profit_loss(&rows, d(1), d(30), None);
     assert!(
@@ -179,6 +181,7 @@ async fn daily_approval_counts_the_days_rows_by_status() {
                 .filter(|t| t.status == TransactionStatus::Pending)
                 .map(|t| t.amount_minor)
                 .sum(),
+            as_of_seq: app.head(&owner).await,
         };
         let got: DailyApproval = app
             .get(&format!("/v1/approvals/daily?date={date}"), &owner.token)
@@ -226,7 +229,8 @@ async fn today_pending_counts_pending_rows_dated_today() {
         TodayPending {
             date: today,
             count: 3,
-            amount_minor: 100 + 300 + 400
+            amount_minor: 100 + 300 + 400,
+            as_of_seq: app.head(&owner).await,
         }
     );
 
@@ -241,7 +245,8 @@ async fn today_pending_counts_pending_rows_dated_today() {
         TodayPending {
             date: today,
             count: 1,
-            amount_minor: 100
+            amount_minor: 100,
+            as_of_seq: app.head(&owner).await,
         }
     );
 

@@ -1,0 +1,551 @@
+//! The writes: create (idempotent), update (on `version`; an edit of what
+//! an approval vouched for sends the row back to pending), delete, approve
+//! and reject. Each appends its event — which refuses a change in a locked
+//! period, see [`events::append`] — and its history entry in the same
+//! database transaction.
+
+use ledgerline_wire::{
+    Event, EventRow, EventType, NewTransaction, Transaction, TransactionPatch, TransactionStatus,
+};
+
+use super::{
+    changed_event, check_property, date_text, fetch_visible, in_scope, lost_race,
+    mutations::{record, replayed, MutationOp},
+    save,
+};
+use crate::store::{
+    events::{self, NewEvent},
+    history::{self, Action},
+    now, settings, Store, StoreError, Visible,
+};
+
+/// The outcome of an idempotent create.
+#[derive(Debug)]
+pub enum Created {
+    /// A new row, and the event recorded with it.
+    New(Transaction, Event),
+    /// The row an earlier request with the same `client_mutation_id` made.
+    Existing(Transaction),
+}
+
+/// Who is writing: named in the row's history. Approvers (managers and
+/// owners) may also delete an approved row.
+#[derive(Debug, Clone, Copy)]
+pub struct Deleter<'a> {
+    pub user_id: &'a str,
+    pub approver: bool,
+}
+
+/// An approve or reject: the status, the version it was decided on (`None`:
+/// whatever the row is at now), the reason of a rejection, and the
+/// `client_mutation_id` that makes it idempotent.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub status: TransactionStatus,
+    pub version: Option<i64>,
+    pub reason: Option<String>,
+    pub client_mutation_id: Option<String>,
+}
+
+/// Whether an edit from `before` to `after` changes what an approval or a
+/// rejection was about: everything but the memo.
+fn voids_decision(before: &Transaction, after: &Transaction) -> bool {
+    before.kind != after.kind
+        || before.property_id != after.property_id
+        || before.amount_minor != after.amount_minor
+        || before.currency != after.currency
+        || before.category != after.category
+        || before.occurred_on != after.occurred_on
+}
+
+impl Store {
+    /// Create a transaction, or return the one an earlier request with the
+    /// same `client_mutation_id` created. Amount and currency are validated
+    /// by the caller.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
+    pub async fn create_transaction(
+        &self,
+        org_id: &str,
+        created_by: &str,
+        new: &NewTransaction,
+        visible: Visible<'_>,
+    ) -> Result<Created, StoreError> {
+        let mut tx = self.write.begin().await?;
+        if let Some(cmid) = &new.client_mutation_id {
+            if let Some(existing) = Self::by_mutation_id(&mut tx, org_id, cmid).await? {
+                tx.rollback().await?;
+                return if in_scope(visible, &existing.property_id) {
+                    Ok(Created::Existing(existing))
+                } else {
+                    Err(StoreError::NotFound)
+                };
+            }
+        }
+        check_property(&mut tx, org_id, &new.property_id, visible).await?;
+        let at = now();
+        let t = Transaction {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: new.kind,
+            property_id: new.property_id.clone(),
+            amount_minor: new.amount_minor,
+            currency: new.currency,
+            category: new.category.clone(),
+            memo: new.memo.clone(),
+            occurred_on: new.occurred_on,
+            status: TransactionStatus::Pending,
+            version: 1,
+            client_mutation_id: new.client_mutation_id.clone(),
+            created_by: created_by.to_owned(),
+            created_at: at,
+            updated_at: at,
+            rejection_reason: None,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency,
+                 category, memo, occurred_on, status, version, client_mutation_id, created_by,
+                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&t.id)
+        .bind(org_id)
+        .bind(&t.property_id)
+        .bind(t.kind.as_str())
+        .bind(t.amount_minor)
+        .bind(t.currency.as_str())
+        .bind(&t.category)
+        .bind(&t.memo)
+        .bind(date_text(t.occurred_on))
+        .bind(t.status.as_str())
+        .bind(t.version)
+        .bind(&t.client_mutation_id)
+        .bind(&t.created_by)
+        .bind(at.timestamp_millis())
+        .bind(at.timestamp_millis())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // A concurrent create with the same client_mutation_id won the
+            // race (possible on Postgres, where writers do not queue on one
+            // connection): return its row.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                let cmid = new
+                    .client_mutation_id
+                    .as_deref()
+                    .ok_or(StoreError::NotFound)?;
+                let mut tx = self.write.begin().await?;
+                let existing = Self::by_mutation_id(&mut tx, org_id, cmid).await?;
+                tx.rollback().await?;
+                return existing
+                    .filter(|t| in_scope(visible, &t.property_id))
+                    .map(Created::Existing)
+                    .ok_or(StoreError::NotFound);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let event = events::append(
+            &mut tx,
+            org_id,
+            NewEvent {
+                kind: EventType::Added,
+                property_id: t.property_id.clone(),
+                row: EventRow::Transaction(Box::new(t.clone())),
+                client_mutation_id: t.client_mutation_id.clone(),
+                affected_report_dates: vec![t.occurred_on],
+                moved_from_property_id: None,
+            },
+            at,
+        )
+        .await?;
+        history::record(
+            &mut tx,
+            org_id,
+            &event,
+            created_by,
+            Action::Created,
+            None,
+            Some(&t),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Created::New(t, event))
+    }
+
+    /// Apply `patch` if the row is still at `patch.version`. Amount and
+    /// currency are validated by the caller. An approved or rejected row
+    /// whose amount, currency, date, kind, category or property changes is
+    /// pending again.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
+    pub async fn update_transaction(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        id: &str,
+        patch: &TransactionPatch,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let cmid = patch.client_mutation_id.as_deref();
+        let outcome = self.update_once(org_id, user_id, id, patch, visible).await;
+        match self
+            .or_replayed(outcome, org_id, cmid, MutationOp::Update, id, visible)
+            .await?
+        {
+            Ok(written) => Ok(written),
+            Err(Some(t)) => Ok((t, None)),
+            Err(None) => Err(StoreError::Corrupt(format!(
+                "update {id} recorded without its row"
+            ))),
+        }
+    }
+
+    async fn update_once(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        id: &str,
+        patch: &TransactionPatch,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let mut tx = self.write.begin().await?;
+        if let Some(cmid) = &patch.client_mutation_id {
+            if let Some(done) =
+                replayed(&mut *tx, org_id, cmid, MutationOp::Update, id, visible).await?
+            {
+                tx.rollback().await?;
+                let t = done.ok_or_else(|| {
+                    StoreError::Corrupt(format!("update {id} recorded without its row"))
+                })?;
+                return Ok((t, None));
+            }
+        }
+        let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
+        if before.version != patch.version {
+            return Err(StoreError::VersionConflict {
+                current: before.version,
+            });
+        }
+        if let Some(p) = &patch.property_id {
+            check_property(&mut tx, org_id, p, visible).await?;
+        }
+        let at = now();
+        let mut after = before.clone();
+        if let Some(v) = patch.kind {
+            after.kind = v;
+        }
+        if let Some(v) = &patch.property_id {
+            after.property_id = v.clone();
+        }
+        if let Some(v) = patch.amount_minor {
+            after.amount_minor = v;
+        }
+        if let Some(v) = patch.currency {
+            after.currency = v;
+        }
+        if let Some(v) = &patch.category {
+            after.category = v.clone();
+        }
+        if let Some(v) = &patch.memo {
+            after.memo = v.clone();
+        }
+        if let Some(v) = patch.occurred_on {
+            after.occurred_on = v;
+        }
+        if after.status != TransactionStatus::Pending && voids_decision(&before, &after) {
+            after.status = TransactionStatus::Pending;
+            after.rejection_reason = None;
+        }
+        after.version += 1;
+        after.updated_at = at;
+        save(&mut tx, org_id, &after, before.version).await?;
+        if let Some(cmid) = &patch.client_mutation_id {
+            record(&mut tx, org_id, cmid, MutationOp::Update, id, Some(&after)).await?;
+        }
+        let event = events::append(
+            &mut tx,
+            org_id,
+            changed_event(EventType::Updated, &before, &after),
+            at,
+        )
+        .await?;
+        history::record(
+            &mut tx,
+            org_id,
+            &event,
+            user_id,
+            Action::Updated,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((after, Some(event)))
+    }
+
+    /// Delete a row; its event carries only the id. An approved row is for
+    /// approvers to delete.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
+    pub async fn delete_transaction(
+        &self,
+        org_id: &str,
+        by: Deleter<'_>,
+        id: &str,
+        cmid: Option<&str>,
+        visible: Visible<'_>,
+    ) -> Result<Option<Event>, StoreError> {
+        let outcome = self.delete_once(org_id, by, id, cmid, visible).await;
+        Ok(self
+            .or_replayed(outcome, org_id, cmid, MutationOp::Delete, id, visible)
+            .await?
+            .unwrap_or(None))
+    }
+
+    async fn delete_once(
+        &self,
+        org_id: &str,
+        by: Deleter<'_>,
+        id: &str,
+        cmid: Option<&str>,
+        visible: Visible<'_>,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        if let Some(cmid) = cmid {
+            if replayed(&mut *tx, org_id, cmid, MutationOp::Delete, id, visible)
+                .await?
+                .is_some()
+            {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+        // Conditional on the version read, so the event describes the row
+        // that was really deleted: if a concurrent update committed in
+        // between, read the row again (each statement sees the newest
+        // commits under READ COMMITTED) and retry; a concurrent delete that
+        // committed first makes this one a 404, never a second event.
+        let mut attempts = 0;
+        let before = loop {
+            let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
+            if before.status == TransactionStatus::Approved && !by.approver {
+                return Err(StoreError::Forbidden(
+                    "only managers and owners delete an approved transaction",
+                ));
+            }
+            let done = sqlx::query(
+                "DELETE FROM transactions WHERE id = $1 AND org_id = $2 AND version = $3",
+            )
+            .bind(id)
+            .bind(org_id)
+            .bind(before.version)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                break before;
+            }
+            attempts += 1;
+            if attempts == 5 {
+                return lost_race(&mut tx, org_id, id).await;
+            }
+        };
+        if let Some(cmid) = cmid {
+            record(&mut tx, org_id, cmid, MutationOp::Delete, id, None).await?;
+        }
+        let event = events::append(
+            &mut tx,
+            org_id,
+            NewEvent {
+                kind: EventType::Deleted,
+                property_id: before.property_id.clone(),
+                row: EventRow::Deleted {
+                    id: before.id.clone(),
+                },
+                client_mutation_id: before.client_mutation_id.clone(),
+                affected_report_dates: vec![before.occurred_on],
+                moved_from_property_id: None,
+            },
+            now(),
+        )
+        .await?;
+        history::record(
+            &mut tx,
+            org_id,
+            &event,
+            by.user_id,
+            Action::Deleted,
+            Some(&before),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(event))
+    }
+
+    /// Approve or reject. Deciding what a row already has (the same status,
+    /// and for a rejection no new reason) changes nothing and records no
+    /// event (`None`). With `change.version`, a row at another version is a
+    /// 409; without it the decision applies to the row as it is now.
+    #[tracing::instrument(skip_all, fields(org_id = %org_id), err(level = "debug"))]
+    pub async fn set_status(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        id: &str,
+        change: &StatusChange,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let op = match change.status {
+            TransactionStatus::Rejected => MutationOp::Reject,
+            _ => MutationOp::Approve,
+        };
+        let cmid = change.client_mutation_id.as_deref();
+        let outcome = self
+            .set_status_once(org_id, user_id, id, change, op, visible)
+            .await;
+        match self
+            .or_replayed(outcome, org_id, cmid, op, id, visible)
+            .await?
+        {
+            Ok(written) => Ok(written),
+            Err(Some(t)) => Ok((t, None)),
+            Err(None) => Err(StoreError::Corrupt(format!(
+                "status of {id} recorded without its row"
+            ))),
+        }
+    }
+
+    async fn set_status_once(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        id: &str,
+        change: &StatusChange,
+        op: MutationOp,
+        visible: Visible<'_>,
+    ) -> Result<(Transaction, Option<Event>), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let cmid = change.client_mutation_id.as_deref();
+        if let Some(cmid) = cmid {
+            if let Some(done) = replayed(&mut *tx, org_id, cmid, op, id, visible).await? {
+                tx.rollback().await?;
+                let t = done.ok_or_else(|| {
+                    StoreError::Corrupt(format!("status of {id} recorded without its row"))
+                })?;
+                return Ok((t, None));
+            }
+        }
+        let reason = match change.status {
+            TransactionStatus::Rejected => change.reason.clone(),
+            _ => None,
+        };
+        // Without a version, a concurrent change that commits between the
+        // read and the write is read again and the decision applied to it
+        // (or found already made), never a false 409. With one, the
+        // decision was about that version only.
+        let mut attempts = 0;
+        let (before, after, at) = loop {
+            let before = fetch_visible(&mut *tx, org_id, id, visible).await?;
+            if let Some(version) = change.version {
+                if before.version != version {
+                    return Err(StoreError::VersionConflict {
+                        current: before.version,
+                    });
+                }
+            }
+            let unchanged = before.status == change.status
+                && (reason.is_none() || reason == before.rejection_reason);
+            if unchanged {
+                // Nothing to write, but a locked period is still locked.
+                settings::check_unlocked(&mut *tx, org_id, &[before.occurred_on]).await?;
+                tx.rollback().await?;
+                return Ok((before, None));
+            }
+            let at = now();
+            let mut after = before.clone();
+            after.status = change.status;
+            after.rejection_reason = reason.clone();
+            after.version += 1;
+            after.updated_at = at;
+            match save(&mut tx, org_id, &after, before.version).await {
+                Ok(()) => break (before, after, at),
+                Err(StoreError::VersionConflict { .. })
+                    if change.version.is_none() && attempts < 4 =>
+                {
+                    attempts += 1
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let (kind, action) = match change.status {
+            TransactionStatus::Rejected => (EventType::Rejected, Action::Rejected),
+            TransactionStatus::Approved => (EventType::Approved, Action::Approved),
+            TransactionStatus::Pending => (EventType::Updated, Action::Updated),
+        };
+        if let Some(cmid) = cmid {
+            record(&mut tx, org_id, cmid, op, id, Some(&after)).await?;
+        }
+        let event =
+            events::append(&mut tx, org_id, changed_event(kind, &before, &after), at).await?;
+        history::record(
+            &mut tx,
+            org_id,
+            &event,
+            user_id,
+            action,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((after, Some(event)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+    use ledgerline_wire::{Currency, TransactionKind};
+
+    fn row() -> Transaction {
+        Transaction {
+            id: "t1".into(),
+            kind: TransactionKind::Expense,
+            property_id: "p1".into(),
+            amount_minor: 1000,
+            currency: Currency::USD,
+            category: "Repairs".into(),
+            memo: "boiler".into(),
+            occurred_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            status: TransactionStatus::Approved,
+            version: 3,
+            client_mutation_id: None,
+            created_by: "u1".into(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            rejection_reason: None,
+        }
+    }
+
+    #[test]
+    fn every_field_an_approval_vouches_for_voids_it_and_the_memo_does_not() {
+        let before = row();
+        let edits: [(&str, fn(&mut Transaction)); 6] = [
+            ("kind", |t| t.kind = TransactionKind::Revenue),
+            ("property", |t| t.property_id = "p2".into()),
+            ("amount", |t| t.amount_minor = 999_999),
+            ("currency", |t| t.currency = "EUR".parse().unwrap()),
+            ("category", |t| t.category = "Other".into()),
+            ("date", |t| {
+                t.occurred_on = t.occurred_on.succ_opt().unwrap()
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut after = before.clone();
+            edit(&mut after);
+            assert!(voids_decision(&before, &after), "{what}");
+        }
+        let mut memo_only = before.clone();
+        memo_only.memo = "boiler, second visit".into();
+        assert!(!voids_decision(&before, &memo_only));
+    }
+}
