@@ -62,11 +62,19 @@ impl Kind {
     }
 }
 
+/// An applied event, as the refresher sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub seq: u64,
+    pub property_id: String,
+    pub dates: Vec<NaiveDate>,
+}
+
 /// What the refresher is told.
 #[derive(Debug, Clone)]
 pub(crate) enum Msg {
-    /// Events were applied: (property, affected dates) of each.
-    Changed(Vec<(String, Vec<NaiveDate>)>),
+    /// Events were applied.
+    Changed(Vec<Change>),
     /// Everything may have changed (snapshot, back online).
     RefreshAll,
     /// A window came into focus and these figures are stale.
@@ -74,13 +82,19 @@ pub(crate) enum Msg {
 }
 
 impl Msg {
+    /// A row that moved between properties changes the reports of both.
     pub(crate) fn changed(events: &[&Event]) -> Msg {
-        Msg::Changed(
-            events
-                .iter()
-                .map(|e| (e.property_id.clone(), e.affected_report_dates.clone()))
-                .collect(),
-        )
+        let mut changes = Vec::with_capacity(events.len());
+        for e in events {
+            for property in std::iter::once(&e.property_id).chain(&e.moved_from_property_id) {
+                changes.push(Change {
+                    seq: e.seq,
+                    property_id: property.clone(),
+                    dates: e.affected_report_dates.clone(),
+                });
+            }
+        }
+        Msg::Changed(changes)
     }
 }
 
@@ -98,6 +112,32 @@ struct Watched {
     /// never overwrites a newer one), and when.
     generation: [u64; 3],
     fetched: [Option<Instant>; 3],
+    /// The newest seq of an applied event that moves each part.
+    changed_seq: [u64; 3],
+}
+
+impl Watched {
+    /// The parts' `as_of_seq`, fetched or not (0).
+    fn as_of(&self) -> [Option<u64>; 3] {
+        let l = &self.latest;
+        [
+            l.profit_loss.as_ref().map(|p| p.as_of_seq),
+            l.daily_approval.as_ref().map(|d| d.as_of_seq),
+            l.today_pending.as_ref().map(|t| t.as_of_seq),
+        ]
+    }
+
+    /// Re-derives "as of" and "catching up"; whether the latter changed.
+    fn restamp(&mut self) -> bool {
+        let as_of = self.as_of();
+        let catching_up = Kind::ALL
+            .into_iter()
+            .any(|k| as_of[k.index()].is_some_and(|seq| self.changed_seq[k.index()] > seq));
+        self.latest.as_of_seq = as_of.into_iter().flatten().min().unwrap_or(0);
+        let changed = self.latest.catching_up != catching_up;
+        self.latest.catching_up = catching_up;
+        changed
+    }
 }
 
 /// The watched ranges (ref-counted) and their latest figures.
@@ -128,9 +168,12 @@ impl Reports {
                     daily_approval: None,
                     today_pending: None,
                     fetched_at: Utc::now(),
+                    as_of_seq: 0,
+                    catching_up: false,
                 },
                 generation: [0; 3],
                 fetched: [None; 3],
+                changed_seq: [0; 3],
             })
             .count += 1;
     }
@@ -196,7 +239,19 @@ impl Reports {
             Part::TodayPending(t) => w.latest.today_pending = Some(t),
         }
         w.latest.fetched_at = Utc::now();
+        w.restamp();
         Some(w.latest.clone())
+    }
+
+    /// An applied event at `seq` moves `kind` of `range`: until figures as
+    /// of it arrive, the range is catching up. Returns the figures to show
+    /// when that turned it to catching up.
+    fn changed(&self, range: &ReportRange, kind: Kind, seq: u64) -> Option<Aggregates> {
+        let mut watched = self.lock();
+        let w = watched.get_mut(range)?;
+        let at = &mut w.changed_seq[kind.index()];
+        *at = (*at).max(seq);
+        w.restamp().then(|| w.latest.clone())
     }
 }
 
@@ -267,10 +322,19 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>, mut rx: mpsc::UnboundedReceiver<Ms
                     Msg::Changed(changes) => {
                         for range in &ranges {
                             for kind in Kind::ALL {
-                                let hit = changes.iter().any(|(property, dates)| {
-                                    dates.iter().any(|d| kind.affected_by(range, property, *d, today))
-                                });
-                                if hit {
+                                let newest = changes
+                                    .iter()
+                                    .filter(|c| {
+                                        c.dates.iter().any(|d| {
+                                            kind.affected_by(range, &c.property_id, *d, today)
+                                        })
+                                    })
+                                    .map(|c| c.seq)
+                                    .max();
+                                if let Some(seq) = newest {
+                                    if let Some(shown) = ctx.figures.reports.changed(range, kind, seq) {
+                                        ctx.emitter.aggregates(shown);
+                                    }
                                     hits.push((range.clone(), kind));
                                 }
                             }

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use ledgerline_wire::{
-    Cursor, DailyApproval, ErrorBody, Event, LoginRequest, LoginResponse, NewTransaction,
-    PollResponse, ProfitLoss, TodayPending, Transaction, TransactionPage, TransactionPatch,
+    Cursor, DailyApproval, ErrorBody, Event, History, LockDate, LoginRequest, LoginResponse,
+    NewTransaction, PollResponse, ProfitLoss, TodayPending, Transaction, TransactionPage,
+    TransactionPatch,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::{error::ApiError, view::ReportRange};
+use crate::{error::ApiError, outbox::Decision, view::ReportRange};
 
 /// [`PollResponse`] with each event still unread, so one this client does
 /// not understand costs only itself.
@@ -171,21 +172,50 @@ impl Api {
         .await
     }
 
-    /// `cmid` makes it idempotent: a replay answers what the first did.
-    pub async fn approve(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
+    /// Approve (`approve`) or reject row `id`, as decided on `decision`'s
+    /// version if it names one. `cmid` makes it idempotent: a replay
+    /// answers what the first did.
+    pub async fn decide(
+        &self,
+        id: &str,
+        approve: bool,
+        decision: &Decision,
+        cmid: &str,
+    ) -> Result<Transaction, ApiError> {
+        let verb = if approve { "approve" } else { "reject" };
+        let mut query = vec![("client_mutation_id", cmid.to_owned())];
+        if let Some(v) = decision.version {
+            query.push(("version", v.to_string()));
+        }
+        if let (false, Some(r)) = (approve, &decision.reason) {
+            query.push(("reason", r.clone()));
+        }
         json(
-            self.request(Method::POST, &format!("/v1/transactions/{id}/approve"))
-                .query(&[("client_mutation_id", cmid)]),
+            self.request(Method::POST, &format!("/v1/transactions/{id}/{verb}"))
+                .query(&query),
         )
         .await
     }
 
-    pub async fn reject(&self, id: &str, cmid: &str) -> Result<Transaction, ApiError> {
-        json(
-            self.request(Method::POST, &format!("/v1/transactions/{id}/reject"))
-                .query(&[("client_mutation_id", cmid)]),
+    /// The org's lock date.
+    pub async fn lock_date(&self) -> Result<Option<NaiveDate>, ApiError> {
+        let body: LockDate = json(self.request(Method::GET, "/v1/settings/lock-date")).await?;
+        Ok(body.lock_date)
+    }
+
+    /// Sets or clears the org's lock date (owners only).
+    pub async fn set_lock_date(&self, lock_date: Option<NaiveDate>) -> Result<(), ApiError> {
+        let _: LockDate = json(
+            self.request(Method::PUT, "/v1/settings/lock-date")
+                .json(&LockDate { lock_date }),
         )
-        .await
+        .await?;
+        Ok(())
+    }
+
+    /// Every change to row `id`, oldest first.
+    pub async fn history(&self, id: &str) -> Result<History, ApiError> {
+        json(self.request(Method::GET, &format!("/v1/transactions/{id}/history"))).await
     }
 
     pub async fn profit_loss(&self, range: &ReportRange) -> Result<ProfitLoss, ApiError> {
@@ -250,6 +280,14 @@ async fn send(rb: RequestBuilder) -> Result<reqwest::Response, ApiError> {
     Err(match status {
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
         StatusCode::NOT_FOUND => ApiError::NotFound,
+        // A locked period is not a race to resolve: resending will not help.
+        StatusCode::CONFLICT if code == ledgerline_wire::rules::PERIOD_LOCKED => {
+            ApiError::Rejected {
+                status: 409,
+                code,
+                message,
+            }
+        }
         StatusCode::CONFLICT => ApiError::Conflict(message),
         StatusCode::TOO_MANY_REQUESTS => ApiError::Throttled {
             message: match retry_after {

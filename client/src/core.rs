@@ -193,7 +193,7 @@ impl Core {
             .clone()
     }
 
-    fn ctx(&self) -> Result<Arc<SessionCtx>, CommandError> {
+    pub(crate) fn ctx(&self) -> Result<Arc<SessionCtx>, CommandError> {
         self.current().ok_or_else(CommandError::signed_out)
     }
 
@@ -492,12 +492,16 @@ impl Core {
 
     /// `approve_transaction`.
     pub async fn approve_transaction(&self, id: &str) -> Result<Row, CommandError> {
-        mutations::decide(&*self.ctx()?, id, true).await
+        mutations::decide(&*self.ctx()?, id, true, None).await
     }
 
-    /// `reject_transaction`.
-    pub async fn reject_transaction(&self, id: &str) -> Result<Row, CommandError> {
-        mutations::decide(&*self.ctx()?, id, false).await
+    /// `reject_transaction`, optionally saying why (shown beside the row).
+    pub async fn reject_transaction(
+        &self,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<Row, CommandError> {
+        mutations::decide(&*self.ctx()?, id, false, reason).await
     }
 
     // ---- reports -------------------------------------------------------
@@ -768,7 +772,10 @@ mod tests {
         send(&core.update_transaction("", TransactionPatch::default()));
         send(&core.delete_transaction(""));
         send(&core.approve_transaction(""));
-        send(&core.reject_transaction(""));
+        send(&core.reject_transaction("", None));
+        send(&core.org_settings());
+        send(&core.set_lock_date(None));
+        send(&core.row_history(""));
         send(&core.watch_report(range));
         send(&core.outbox());
         send(&core.shutdown());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::view::{
-    Aggregates, AttentionSummary, MutationFailure, SessionView, Status, SyncProgress,
+    Aggregates, AttentionSummary, MutationFailure, OrgSettings, SessionView, Status, SyncProgress,
 };
 
 /// The sink of the core's events. Calls are made from the core's tasks and
@@ -31,6 +31,8 @@ pub trait Emitter: Send + Sync + 'static {
     fn attention(&self, session: &str, summary: AttentionSummary);
     /// Something the user should read once (a cache rebuilt, …).
     fn notice(&self, session: &str, message: String);
+    /// The org's settings changed (its lock date): windows re-mark rows.
+    fn settings(&self, session: &str, settings: OrgSettings);
 }
 
 /// One session's side of the emitter: the same calls, the id filled in.
@@ -62,6 +64,9 @@ impl SessionEmitter {
     pub(crate) fn notice(&self, message: String) {
         self.inner.notice(&self.id, message);
     }
+    pub(crate) fn settings(&self, settings: OrgSettings) {
+        self.inner.settings(&self.id, settings);
+    }
 }
 
 /// Everything an [`Emitter`] is told, as one enum (the session id is left
@@ -75,6 +80,7 @@ pub enum CoreEvent {
     MutationFailed(Box<MutationFailure>),
     Attention(AttentionSummary),
     Notice(String),
+    Settings(OrgSettings),
 }
 
 /// Forwards every event to an unbounded channel.
@@ -110,6 +116,9 @@ impl Emitter for ChannelEmitter {
     fn notice(&self, _: &str, message: String) {
         let _ = self.0.send(CoreEvent::Notice(message));
     }
+    fn settings(&self, _: &str, settings: OrgSettings) {
+        let _ = self.0.send(CoreEvent::Settings(settings));
+    }
 }
 
 /// Drops everything (load tools that only count).
@@ -124,4 +133,5 @@ impl Emitter for NoopEmitter {
     fn mutation_failed(&self, _: &str, _: MutationFailure) {}
     fn attention(&self, _: &str, _: AttentionSummary) {}
     fn notice(&self, _: &str, _: String) {}
+    fn settings(&self, _: &str, _: OrgSettings) {}
 }

@@ -66,6 +66,8 @@ pub enum ErrorKind {
     Throttled,
     /// Signing out would leave writes unsent (the message says how many).
     Unsent,
+    /// The row's day is on or before the org's lock date.
+    PeriodLocked,
     Internal,
 }
 
@@ -113,6 +115,9 @@ impl From<ApiError> for CommandError {
             ApiError::Unauthorized => ErrorKind::Unauthorized,
             ApiError::NotFound => ErrorKind::NotFound,
             ApiError::Conflict(_) => ErrorKind::Conflict,
+            ApiError::Rejected { code, .. } if code == ledgerline_wire::rules::PERIOD_LOCKED => {
+                ErrorKind::PeriodLocked
+            }
             ApiError::Rejected { .. } => ErrorKind::Invalid,
         };
         CommandError::new(kind, e.to_string())

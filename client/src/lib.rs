@@ -49,6 +49,7 @@ pub mod emit;
 pub mod error;
 pub mod fanout;
 pub mod flags;
+pub mod integrity;
 pub mod mutations;
 pub mod outbox;
 pub mod realtime;
@@ -66,6 +67,6 @@ pub use fanout::Subscription;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
     Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,
-    Patch, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView, Status, StatusState,
-    Subscribed, SyncProgress, WriteFix,
+    OrgSettings, Patch, PatchBatch, ReportRange, Row, RowHistory, RowPage, RowQuery, SessionView,
+    Status, StatusState, Subscribed, SyncProgress, WriteFix,
 };

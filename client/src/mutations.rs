@@ -19,7 +19,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use ledgerline_wire::{
     rules::{self, FieldError},
     NewTransaction, Transaction, TransactionPatch, TransactionStatus,
@@ -32,7 +32,7 @@ use crate::{
     backoff::{Backoff, Retry},
     cache::{delete_rows, get_row, put_row, Cache},
     error::{ApiError, CommandError, ErrorKind},
-    outbox::{self, Entry, Op, State},
+    outbox::{self, Decision, Entry, Op, State},
     session::SessionCtx,
     telemetry::Telemetry,
     view::{Attention, AttentionSummary, MutationFailure, Patch, Row, StatusState, WriteFix},
@@ -40,6 +40,34 @@ use crate::{
 
 fn not_found() -> CommandError {
     CommandError::new(ErrorKind::NotFound, "no such transaction")
+}
+
+/// Refuses a write touching any of `dates` (a row's old and new day) when
+/// the org's lock date covers one: before it is queued, in the server's
+/// words.
+async fn check_unlocked(ctx: &SessionCtx, dates: &[NaiveDate]) -> Result<(), CommandError> {
+    match ctx.cache.lock_date().await? {
+        Some(lock) if rules::locked(Some(lock), dates) => Err(CommandError::new(
+            ErrorKind::PeriodLocked,
+            rules::period_locked_message(lock),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `patch` changes what an approval or rejection of `row` was
+/// about (everything but the memo): the server sends such a row back to
+/// pending, and so does its optimistic copy.
+fn voids_decision(row: &Row, patch: &TransactionPatch) -> bool {
+    patch.kind.is_some_and(|v| v != row.kind)
+        || patch
+            .property_id
+            .as_ref()
+            .is_some_and(|v| *v != row.property_id)
+        || patch.amount_minor.is_some_and(|v| v != row.amount_minor)
+        || patch.currency.is_some_and(|v| v != row.currency)
+        || patch.category.as_ref().is_some_and(|v| *v != row.category)
+        || patch.occurred_on.is_some_and(|v| v != row.occurred_on)
 }
 
 fn check_property(ctx: &SessionCtx, property_id: &str) -> Result<(), CommandError> {
@@ -179,6 +207,7 @@ pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Ro
         ..input.clone()
     })
     .map_err(invalid)?;
+    check_unlocked(ctx, &[input.occurred_on]).await?;
     let local_id = Row::local_id(&cmid);
     let now = Utc::now();
     let body = NewTransaction {
@@ -219,6 +248,8 @@ pub(crate) async fn update(
         check_property(ctx, p)?;
     }
     check_patch(&patch)?;
+    let new_day = patch.occurred_on.unwrap_or(prior.occurred_on);
+    check_unlocked(ctx, &[prior.occurred_on, new_day]).await?;
     let cmid = match &patch.client_mutation_id {
         Some(c) => {
             rules::id("client_mutation_id", c).map_err(invalid)?;
@@ -227,6 +258,10 @@ pub(crate) async fn update(
         None => Uuid::new_v4().to_string(),
     };
     let mut row = prior.clone();
+    if row.status != TransactionStatus::Pending && voids_decision(&row, &patch) {
+        row.status = TransactionStatus::Pending;
+        row.rejection_reason = None;
+    }
     apply_patch(&mut row, &patch);
     row.pending_sync = true;
     row.sync_error = None;
@@ -244,6 +279,13 @@ pub(crate) async fn update(
 
 pub(crate) async fn delete(ctx: &SessionCtx, id: &str) -> Result<(), CommandError> {
     let prior = ctx.cache.get(id).await?.ok_or_else(not_found)?;
+    if prior.status == TransactionStatus::Approved && !ctx.stored.user.role.can_approve() {
+        return Err(CommandError::new(
+            ErrorKind::Invalid,
+            "only managers and owners delete an approved transaction",
+        ));
+    }
+    check_unlocked(ctx, &[prior.occurred_on]).await?;
     let e = entry(
         Uuid::new_v4().to_string(),
         Op::Delete,
@@ -254,25 +296,46 @@ pub(crate) async fn delete(ctx: &SessionCtx, id: &str) -> Result<(), CommandErro
     queue(ctx, None, Some(id), e).await
 }
 
-pub(crate) async fn decide(ctx: &SessionCtx, id: &str, approve: bool) -> Result<Row, CommandError> {
+/// Approve or reject row `id` (a rejection optionally says why), as it is
+/// in the cache: its version goes along, so a row someone changed since is
+/// a conflict to look at, not a silent decision about something else.
+pub(crate) async fn decide(
+    ctx: &SessionCtx,
+    id: &str,
+    approve: bool,
+    reason: Option<String>,
+) -> Result<Row, CommandError> {
     if !ctx.stored.user.role.can_approve() {
         return Err(CommandError::new(
             ErrorKind::Invalid,
             "only managers and owners approve or reject",
         ));
     }
+    let reason = reason.filter(|r| !approve && !r.trim().is_empty());
+    if let Some(r) = &reason {
+        rules::reason(r).map_err(invalid)?;
+    }
     let prior = ctx.cache.get(id).await?.ok_or_else(not_found)?;
+    check_unlocked(ctx, &[prior.occurred_on]).await?;
     let mut row = prior.clone();
     row.status = if approve {
         TransactionStatus::Approved
     } else {
         TransactionStatus::Rejected
     };
+    row.rejection_reason = reason.clone();
     row.pending_sync = true;
     row.sync_error = None;
     row.updated_at = Utc::now();
     let op = if approve { Op::Approve } else { Op::Reject };
-    let e = entry(Uuid::new_v4().to_string(), op, id, None, Some(prior));
+    let decision = Decision {
+        // A row with writes of its own still queued is decided on as they
+        // leave it: its version is not known yet.
+        version: (!prior.pending_sync && !prior.is_local()).then_some(prior.version),
+        reason,
+    };
+    let body = Some(to_json(&decision)?);
+    let e = entry(Uuid::new_v4().to_string(), op, id, body, Some(prior));
     queue(ctx, Some(&row), None, e).await?;
     Ok(row)
 }
@@ -378,16 +441,18 @@ async fn send(ctx: &SessionCtx, e: &Entry) -> Result<Option<Transaction>, ApiErr
             Ok(()) | Err(ApiError::NotFound) => Ok(None),
             Err(err) => Err(err),
         },
-        Op::Approve => ctx
-            .api
-            .approve(&e.target_id, &e.client_mutation_id)
-            .await
-            .map(Some),
-        Op::Reject => ctx
-            .api
-            .reject(&e.target_id, &e.client_mutation_id)
-            .await
-            .map(Some),
+        Op::Approve | Op::Reject => {
+            // Decisions queued before they carried a body are on the row as it is.
+            let decision: Decision = match &e.body {
+                Some(b) => serde_json::from_value(b.clone()).map_err(decode)?,
+                None => Decision::default(),
+            };
+            let approve = e.op == Op::Approve;
+            ctx.api
+                .decide(&e.target_id, approve, &decision, &e.client_mutation_id)
+                .await
+                .map(Some)
+        }
     }
 }
 

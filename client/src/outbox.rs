@@ -80,6 +80,17 @@ impl State {
     }
 }
 
+/// What an approve or reject carries: the version it was decided on (none
+/// when the row had writes of its own still queued: it is decided on the
+/// row they make), and a rejection's reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Decision {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// One queued write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

@@ -24,6 +24,7 @@ use crate::{
     backoff::{plus_jitter, Backoff, Retry},
     cache::SnapshotAt,
     error::ApiError,
+    integrity,
     session::SessionCtx,
     telemetry::Telemetry,
     view::{StatusState, SyncProgress},
@@ -224,6 +225,7 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 }
                 match ctx.cache.apply_events(&resp.events, next.seq()).await {
                     Ok(applied) => {
+                        integrity::applied(&ctx, applied.lock_date);
                         went_live(&ctx);
                         if !leader && !resp.events.is_empty() && applied.fresh == 0 {
                             // Another subscriber's loop got these first.
@@ -274,11 +276,22 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
 
 /// Marks the session live; coming back from a failure, every watched
 /// report is refreshed (its figures may have moved meanwhile).
-fn went_live(ctx: &SessionCtx) {
+fn went_live(ctx: &Arc<SessionCtx>) {
     let was = ctx.status.get().state;
     ctx.status.set(StatusState::Live);
     if was != StatusState::Live {
         let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
+        // A lock date moved while away arrives as an event too, unless the
+        // log was pruned past it or the cache predates lock dates.
+        let task = ctx.clone();
+        ctx.life.tracker.spawn(async move {
+            tokio::select! {
+                _ = task.life.cancel.cancelled() => {}
+                read = integrity::refresh_lock_date(&task) => if let Err(e) = read {
+                    tracing::debug!(error = %e, "reading the lock date failed");
+                }
+            }
+        });
     }
 }
 
@@ -336,6 +349,8 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
         .remember_epoch(&head)
         .await
         .map_err(|e| ApiError::Decode(e.to_string()))?;
+    // Read after the head: an event changing it later comes through the poll.
+    integrity::refresh_lock_date(ctx).await?;
     rows_at(ctx, SnapshotAt::Head(head.seq())).await
 }
 

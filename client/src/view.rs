@@ -124,6 +124,22 @@ pub struct Subscribed {
     pub seq: u64,
 }
 
+/// The org's settings a window needs: rows dated on or before `lock_date`
+/// show as locked (no Edit, no Delete).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettings {
+    pub lock_date: Option<NaiveDate>,
+}
+
+/// A row's history (`row_history`): as fetched now, or — offline — as last
+/// fetched (`offline: true`, `fetched_at` says when).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowHistory {
+    pub items: Vec<ledgerline_wire::HistoryItem>,
+    pub fetched_at: DateTime<Utc>,
+    pub offline: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     /// Which session: server and user (the name of its cache file). Every
@@ -193,6 +209,12 @@ pub struct Aggregates {
     pub daily_approval: Option<DailyApproval>,
     pub today_pending: Option<TodayPending>,
     pub fetched_at: DateTime<Utc>,
+    /// The oldest org seq the figures reflect (`as_of_seq` of the parts
+    /// fetched; 0 before any): "as of #N".
+    pub as_of_seq: u64,
+    /// The cache holds changes to this range newer than the figures: the
+    /// rows beside them are ahead, and fresh figures are on their way.
+    pub catching_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

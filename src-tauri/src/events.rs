@@ -7,7 +7,8 @@
 //! `Channel` (see [`crate::commands::rows`]).
 
 use ledgerline_client::{
-    Aggregates, AttentionSummary, Emitter, MutationFailure, SessionView, Status, SyncProgress,
+    Aggregates, AttentionSummary, Emitter, MutationFailure, OrgSettings, SessionView, Status,
+    SyncProgress,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, EventTarget, Manager, Runtime};
@@ -21,6 +22,7 @@ pub const SESSION: &str = "session";
 pub const MUTATION_FAILED: &str = "mutation_failed";
 pub const ATTENTION: &str = "attention";
 pub const NOTICE: &str = "notice";
+pub const SETTINGS: &str = "settings";
 
 /// Emits each session's news to that session's windows.
 pub struct WindowEmitter<R: Runtime> {
@@ -49,6 +51,10 @@ impl<R: Runtime> WindowEmitter<R> {
 }
 
 impl<R: Runtime> Emitter for WindowEmitter<R> {
+    fn settings(&self, session: &str, settings: OrgSettings) {
+        self.emit(session, SETTINGS, settings);
+    }
+
     fn status(&self, session: &str, status: Status) {
         self.emit(session, STATUS, status);
     }

@@ -88,6 +88,7 @@ impl Shell {
             WindowTarget::Property(_) => format!("property-{}", w.next_id),
             WindowTarget::ProfitLoss => format!("report-{}", w.next_id),
             WindowTarget::Approvals => format!("approvals-{}", w.next_id),
+            WindowTarget::History(_) => format!("history-{}", w.next_id),
         }
     }
 

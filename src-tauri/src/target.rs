@@ -17,6 +17,8 @@ pub enum WindowTarget {
     Property(String),
     ProfitLoss,
     Approvals,
+    /// One transaction's history.
+    History(String),
 }
 
 impl WindowTarget {
@@ -27,6 +29,7 @@ impl WindowTarget {
             WindowTarget::Property(id) => format!("index.html?view=property&id={id}"),
             WindowTarget::ProfitLoss => "index.html?view=report".to_owned(),
             WindowTarget::Approvals => "index.html?view=approvals".to_owned(),
+            WindowTarget::History(id) => format!("index.html?view=history&id={id}"),
         }
     }
 
@@ -36,6 +39,7 @@ impl WindowTarget {
             WindowTarget::Property(id) => format!("Ledgerline — property {id}"),
             WindowTarget::ProfitLoss => "Ledgerline — profit and loss".to_owned(),
             WindowTarget::Approvals => "Ledgerline — approvals".to_owned(),
+            WindowTarget::History(_) => "Ledgerline — history".to_owned(),
         }
     }
 
@@ -46,6 +50,7 @@ impl WindowTarget {
             WindowTarget::Property(_) => (1100.0, 760.0),
             WindowTarget::ProfitLoss => (1000.0, 720.0),
             WindowTarget::Approvals => (900.0, 700.0),
+            WindowTarget::History(_) => (720.0, 560.0),
         }
     }
 }
@@ -57,6 +62,7 @@ impl fmt::Display for WindowTarget {
             WindowTarget::Property(id) => write!(f, "property:{id}"),
             WindowTarget::ProfitLoss => f.write_str("report:profit-loss"),
             WindowTarget::Approvals => f.write_str("approvals"),
+            WindowTarget::History(id) => write!(f, "history:{id}"),
         }
     }
 }
@@ -69,25 +75,29 @@ impl FromStr for WindowTarget {
             "main" => Ok(WindowTarget::Main),
             "report:profit-loss" => Ok(WindowTarget::ProfitLoss),
             "approvals" => Ok(WindowTarget::Approvals),
-            other => match other.strip_prefix("property:") {
+            other => {
                 // Ids go into a URL query unescaped: keep them to the
                 // characters the server's ids are made of.
-                Some(id)
-                    if !id.is_empty()
+                let plain = |id: &str| {
+                    !id.is_empty()
                         && id.len() <= 64
                         && id
                             .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-                {
-                    Ok(WindowTarget::Property(id.to_owned()))
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                };
+                if let Some(id) = other.strip_prefix("property:").filter(|id| plain(id)) {
+                    return Ok(WindowTarget::Property(id.to_owned()));
                 }
-                _ => Err(CommandError::invalid(
+                if let Some(id) = other.strip_prefix("history:").filter(|id| plain(id)) {
+                    return Ok(WindowTarget::History(id.to_owned()));
+                }
+                Err(CommandError::invalid(
                     "target",
                     format!(
-                        "unknown window {other:?}; expected property:<id>, report:profit-loss or approvals"
+                        "unknown window {other:?}; expected property:<id>, report:profit-loss, approvals or history:<id>"
                     ),
-                )),
-            },
+                ))
+            }
         }
     }
 }

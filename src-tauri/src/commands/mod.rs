@@ -8,6 +8,7 @@
 //! `capabilities/default.json` grants.
 
 pub mod diagnostics;
+pub mod integrity;
 pub mod mutations;
 pub mod reports;
 pub mod rows;
@@ -34,6 +35,9 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         mutations::delete_transaction,
         mutations::approve_transaction,
         mutations::reject_transaction,
+        integrity::org_settings,
+        integrity::set_lock_date,
+        integrity::row_history,
         mutations::needs_attention,
         mutations::retry_write,
         mutations::discard_write,

@@ -60,8 +60,12 @@ pub async fn reject_transaction<R: Runtime>(
     window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     id: String,
+    reason: Option<String>,
 ) -> Result<Row, CommandError> {
-    shell.core_for(window.label()).reject_transaction(&id).await
+    shell
+        .core_for(window.label())
+        .reject_transaction(&id, reason)
+        .await
 }
 
 #[tauri::command]
