@@ -3,6 +3,7 @@
 //! file per core. One test binary; helpers in `helpers.rs`.
 
 mod helpers;
+mod integrity;
 mod mutations;
 mod realtime;
 mod session;
