@@ -22,7 +22,7 @@ pub(crate) async fn lock_date_changed(
     lock_date: Option<NaiveDate>,
 ) -> Result<(), sqlx::Error> {
     if ctx.cache.store_lock_date(lock_date).await? {
-        ctx.emitter.settings(OrgSettings { lock_date });
+        ctx.emitter.settings(OrgSettings::new(lock_date));
     }
     Ok(())
 }
@@ -39,7 +39,7 @@ pub(crate) async fn refresh_lock_date(ctx: &Arc<SessionCtx>) -> Result<(), ApiEr
 /// Tells windows of a lock date an applied poll answer carried.
 pub(crate) fn applied(ctx: &SessionCtx, lock_date: Option<Option<NaiveDate>>) {
     if let Some(lock_date) = lock_date {
-        ctx.emitter.settings(OrgSettings { lock_date });
+        ctx.emitter.settings(OrgSettings::new(lock_date));
     }
 }
 
@@ -47,9 +47,7 @@ impl Core {
     /// `org_settings`: the lock date as the cache has it (works offline).
     pub async fn org_settings(&self) -> Result<OrgSettings, CommandError> {
         let ctx = self.ctx()?;
-        Ok(OrgSettings {
-            lock_date: ctx.cache.lock_date().await?,
-        })
+        Ok(OrgSettings::new(ctx.cache.lock_date().await?))
     }
 
     /// `set_lock_date`: owners only, and only online — a lock date is the
@@ -67,7 +65,7 @@ impl Core {
         }
         ctx.api.set_lock_date(lock_date).await?;
         lock_date_changed(&ctx, lock_date).await?;
-        Ok(OrgSettings { lock_date })
+        Ok(OrgSettings::new(lock_date))
     }
 
     /// `row_history`: every change to row `id`, from the server; offline (or

@@ -126,9 +126,21 @@ pub struct Subscribed {
 
 /// The org's settings a window needs: rows dated on or before `lock_date`
 /// show as locked (no Edit, no Delete).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSettings {
     pub lock_date: Option<NaiveDate>,
+    /// What a write into the locked period is refused with (the server's
+    /// words), for windows to show when a locked row is acted on.
+    pub lock_message: Option<String>,
+}
+
+impl OrgSettings {
+    pub fn new(lock_date: Option<NaiveDate>) -> OrgSettings {
+        OrgSettings {
+            lock_date,
+            lock_message: lock_date.map(ledgerline_wire::rules::period_locked_message),
+        }
+    }
 }
 
 /// A row's history (`row_history`): as fetched now, or — offline — as last

@@ -2,6 +2,8 @@ import { useEffect, useRef, useState } from "react";
 import { ApprovalsView } from "./ApprovalsView";
 import { SignOutContext } from "./components";
 import { FinancePage } from "./FinancePage";
+import { HistoryView } from "./HistoryView";
+import { LockDateBar } from "./LockDateBar";
 import { parseView } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
@@ -142,6 +144,7 @@ export function App() {
         )}
         {noticeBanner}
         <SessionBar session={s} onSwitch={switchTo} onAdd={() => setAdding(true)} />
+        <LockDateBar session={s} />
         <NeedsAttention session={s} />
         {page(s)}
       </div>
@@ -156,6 +159,8 @@ export function App() {
         return <ReportView session={s} />;
       case "approvals":
         return <ApprovalsView session={s} />;
+      case "history":
+        return <HistoryView session={s} id={view.id} />;
       default:
         return <FinancePage key="main" session={s} />;
     }

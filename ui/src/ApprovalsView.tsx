@@ -8,6 +8,7 @@ import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney } from "./money";
 import { isLocalId } from "./rows";
+import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
 import { ROW_HEIGHT } from "./TxTable";
 import type { Row, RowQuery, SessionView } from "./types";
@@ -44,11 +45,22 @@ export function ApprovalsView(props: { session: SessionView }) {
   });
   const names = useMemo(() => new Map(session.properties.map((p) => [p.id, p.name])), [session.properties]);
 
+  const settings = useOrgSettings();
+  // Said with the next rejection (button or r), then cleared.
+  const [reason, setReason] = useState("");
   const decide = async (row: Row, how: "approve" | "reject") => {
     if (!allowed || isLocalId(row.id)) return;
+    if (isLocked(row, settings)) {
+      setErrors((m) => ({ ...m, [row.id]: settings.lock_message ?? "This period is locked" }));
+      return;
+    }
     setErrors(({ [row.id]: _, ...rest }) => rest);
     try {
-      await (how === "approve" ? ipc.approveTransaction(row.id) : ipc.rejectTransaction(row.id));
+      if (how === "approve") await ipc.approveTransaction(row.id);
+      else {
+        await ipc.rejectTransaction(row.id, reason);
+        setReason("");
+      }
     } catch (e) {
       const err = ipc.toCommandError(e);
       setErrors((m) => ({ ...m, [row.id]: err.kind === "conflict" ? `Not saved: changed by someone else (${err.message})` : err.message }));
@@ -110,6 +122,18 @@ export function ApprovalsView(props: { session: SessionView }) {
             ))}
           </select>
         </label>
+        {allowed && (
+          <label>
+            Reason for a rejection
+            <input
+              data-testid="reject-reason"
+              value={reason}
+              maxLength={500}
+              placeholder="optional, sent with the next Reject"
+              onChange={(e) => setReason(e.target.value)}
+            />
+          </label>
+        )}
         <span className="row-count" data-testid="row-count-approvals" data-value={rows.length}>
           {loading && !store ? "loading…" : `${rows.length.toLocaleString()} pending`}
         </span>
@@ -160,7 +184,12 @@ export function ApprovalsView(props: { session: SessionView }) {
                   </span>
                   <span className="num amount">{formatMoney(row.amount_minor, row.currency)}</span>
                   <span className="actions">
-                    {allowed && !isLocalId(row.id) && (
+                    {isLocked(row, settings) && (
+                      <span className="locked" data-testid={`locked-${row.id}`} title="In the locked period">
+                        🔒 locked
+                      </span>
+                    )}
+                    {allowed && !isLocalId(row.id) && !isLocked(row, settings) && (
                       <>
                         <button type="button" className="link ok" data-testid={`approve-${row.id}`} onClick={() => void decide(row, "approve")}>
                           Approve

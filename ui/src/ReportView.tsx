@@ -2,7 +2,7 @@
 
 import { useEffect, useMemo, useState } from "react";
 import { ProfitLossChart } from "./Chart";
-import { AppHeader } from "./components";
+import { AppHeader, AsOf } from "./components";
 import { csvFilename, safeText, toCsv } from "./csv";
 import { currentMonth, rangeError, reportRange, type Filters } from "./filters";
 import { useAggregates } from "./hooks";
@@ -110,7 +110,7 @@ export function ReportView(props: { session: SessionView }) {
               <div className="kpi-value num" data-testid="kpi-net" data-value={pl?.net_minor ?? ""}>{pl ? formatMoney(pl.net_minor, cur) : "—"}</div>
             </div>
           </div>
-          {data && <span className="kpi-fetched">as of {new Date(data.fetched_at).toLocaleTimeString()}</span>}
+          {data && <AsOf data={data} />}
         </section>
         <ProfitLossChart pl={pl} from={filters.from} to={filters.to} height={220} />
         <table className="by-category" data-testid="by-category">

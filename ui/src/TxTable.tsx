@@ -9,6 +9,7 @@ import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney, parseAmount, toDecimal } from "./money";
 import { isLocalId } from "./rows";
+import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
 import type { CommandError, Kind, PropertyInfo, Row, RowQuery, TransactionPatch } from "./types";
 
@@ -82,6 +83,17 @@ export function TxTable(props: Props) {
   );
 
   // --- row-level UI state --------------------------------------------------
+  const settings = useOrgSettings();
+  const locked = (row: Row) => isLocked(row, settings);
+  /** A locked row is not edited or deleted: say why, in the core's words. */
+  const refuseLocked = (row: Row) => {
+    if (!locked(row)) return false;
+    setRowError(row.id, settings.lock_message ?? "This period is locked");
+    return true;
+  };
+  const openHistory = (row: Row) => {
+    if (!isLocalId(row.id)) void ipc.openWindow(`history:${row.id}`).catch((e) => setRowError(row.id, ipc.toCommandError(e).message));
+  };
   const [editing, setEditing] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
@@ -153,11 +165,16 @@ export function TxTable(props: Props) {
       case "Enter":
       case "F2":
         ev.preventDefault();
-        if (!isLocalId(row.id)) setEditing(row.id);
+        if (!isLocalId(row.id) && !refuseLocked(row)) setEditing(row.id);
         break;
       case "Delete":
         ev.preventDefault();
-        if (!isLocalId(row.id) || row.sync_error) setConfirmDelete(row.id);
+        if ((!isLocalId(row.id) || row.sync_error) && !refuseLocked(row)) setConfirmDelete(row.id);
+        break;
+      case "h":
+      case "H":
+        ev.preventDefault();
+        openHistory(row);
         break;
     }
   };
@@ -282,10 +299,12 @@ export function TxTable(props: Props) {
                     propName={propName}
                     canApprove={canApprove}
                     confirming={confirmDelete === row.id}
+                    locked={locked(row)}
                     error={rowErrors[row.id] ?? null}
                     onKeyDown={(e) => onRowKey(e, row, vi.index)}
                     onFocus={() => setFocusIndex(vi.index)}
-                    onEdit={() => !isLocalId(row.id) && setEditing(row.id)}
+                    onEdit={() => !isLocalId(row.id) && !refuseLocked(row) && setEditing(row.id)}
+                    onHistory={() => openHistory(row)}
                     onAskDelete={() => setConfirmDelete(row.id)}
                     onCancelDelete={() => {
                       setConfirmDelete(null);
@@ -314,10 +333,22 @@ export function TxTable(props: Props) {
 
 // --- one row ---------------------------------------------------------------------
 
-function StatusCell({ row }: { row: Row }) {
+function StatusCell({ row, locked }: { row: Row; locked: boolean }) {
   return (
-    <span className={`status status-${row.status}`}>
+    <span className={`status status-${row.status}`} title={row.rejection_reason ? `Rejected: ${row.rejection_reason}` : undefined}>
       {row.status}
+      {row.rejection_reason && (
+        <span className="reason" data-testid={`reason-${row.id}`}>
+          {" "}
+          — {row.rejection_reason}
+        </span>
+      )}
+      {locked && (
+        <span className="locked" data-testid={`locked-${row.id}`} title="In the locked period: it cannot be changed">
+          {" "}
+          🔒 locked
+        </span>
+      )}
       {row.pending_sync && !row.sync_error && (
         <span className="syncing" data-testid={`syncing-${row.id}`} title="Saved here, not yet confirmed by the server">
           {" "}
@@ -337,10 +368,12 @@ function RowView(p: {
   propName: (id: string) => string;
   canApprove: boolean;
   confirming: boolean;
+  locked: boolean;
   error: string | null;
   onKeyDown: (e: KeyboardEvent<HTMLDivElement>) => void;
   onFocus: () => void;
   onEdit: () => void;
+  onHistory: () => void;
   onAskDelete: () => void;
   onCancelDelete: () => void;
   onDelete: () => void;
@@ -365,6 +398,7 @@ function RowView(p: {
       data-pending={row.pending_sync ? "true" : "false"}
       data-status={row.status}
       data-version={row.version}
+      data-locked={p.locked ? "true" : "false"}
       aria-busy={row.pending_sync}
       onKeyDown={p.onKeyDown}
       onFocus={p.onFocus}
@@ -388,7 +422,7 @@ function RowView(p: {
         )}
       </span>
       <span className="num amount">{formatMoney(row.amount_minor, row.currency)}</span>
-      <StatusCell row={row} />
+      <StatusCell row={row} locked={p.locked} />
       <span className="actions">
         {p.confirming ? (
           <span className="confirm" onKeyDown={(e) => e.key === "Escape" && p.onCancelDelete()}>
@@ -406,20 +440,27 @@ function RowView(p: {
           </span>
         ) : (
           <>
-            <button type="button" className="link" data-testid={`edit-${row.id}`} disabled={local} onClick={p.onEdit} title="Edit (Enter)">
-              Edit
+            {!p.locked && (
+              <>
+                <button type="button" className="link" data-testid={`edit-${row.id}`} disabled={local} onClick={p.onEdit} title="Edit (Enter)">
+                  Edit
+                </button>
+                <button
+                  type="button"
+                  className="link"
+                  data-testid={`delete-${row.id}`}
+                  disabled={local && !row.sync_error}
+                  onClick={p.onAskDelete}
+                  title={local ? "Discard this refused entry" : "Delete (Del)"}
+                >
+                  {local ? "Discard" : "Delete"}
+                </button>
+              </>
+            )}
+            <button type="button" className="link" data-testid={`history-${row.id}`} disabled={local} onClick={p.onHistory} title="History (H)">
+              History
             </button>
-            <button
-              type="button"
-              className="link"
-              data-testid={`delete-${row.id}`}
-              disabled={local && !row.sync_error}
-              onClick={p.onAskDelete}
-              title={local ? "Discard this refused entry" : "Delete (Del)"}
-            >
-              {local ? "Discard" : "Delete"}
-            </button>
-            {p.canApprove && row.status === "pending" && !local && (
+            {p.canApprove && row.status === "pending" && !local && !p.locked && (
               <>
                 <button type="button" className="link ok" data-testid={`approve-${row.id}`} onClick={p.onApprove}>
                   Approve

@@ -162,11 +162,27 @@ export function Kpis(props: { data: Aggregates | null; error: CommandError | nul
           Figures could not be loaded: {props.error.message}
         </p>
       )}
-      {props.data && (
-        <span className="kpi-fetched" title="When these figures were computed">
-          as of {new Date(props.data.fetched_at).toLocaleTimeString()}
-        </span>
-      )}
+      {props.data && <AsOf data={props.data} />}
     </section>
+  );
+}
+
+/**
+ * Which changes the totals include ("as of #N", the org's event seq), and —
+ * while the rows beside them are ahead — that fresh totals are on their way.
+ */
+export function AsOf(props: { data: Aggregates }) {
+  const { data } = props;
+  return (
+    <span
+      className={`kpi-fetched${data.catching_up ? " catching-up" : ""}`}
+      data-testid="as-of"
+      data-seq={data.as_of_seq}
+      data-catching-up={data.catching_up ? "true" : "false"}
+      title={`Computed at ${new Date(data.fetched_at).toLocaleTimeString()}; every change up to #${data.as_of_seq} is counted`}
+    >
+      as of #{data.as_of_seq}
+      {data.catching_up && <span className="catching-up-note"> · catching up with newer changes…</span>}
+    </span>
   );
 }

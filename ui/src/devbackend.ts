@@ -101,13 +101,17 @@ export function installDevBackend(): DevBackend {
         from: range.from, to: range.to, revenue_minor: revenue, expense_minor: expense, net_minor: revenue - expense, currency: "USD",
         by_day: [...byDay.values()].sort((a, b) => (a.date < b.date ? -1 : 1)),
         by_category: [...byCat.values()].sort((a, b) => (a.kind + a.category < b.kind + b.category ? -1 : 1)),
+        as_of_seq: seq,
       },
       daily_approval: {
         date: today, pending: pend.length, approved: todays.filter((r) => r.status === "approved").length,
         rejected: todays.filter((r) => r.status === "rejected").length, pending_amount_minor: pend.reduce((s, r) => s + r.amount_minor, 0),
+        as_of_seq: seq,
       },
-      today_pending: { date: today, count: pend.length, amount_minor: pend.reduce((s, r) => s + r.amount_minor, 0) },
+      today_pending: { date: today, count: pend.length, amount_minor: pend.reduce((s, r) => s + r.amount_minor, 0), as_of_seq: seq },
       fetched_at: now(),
+      as_of_seq: seq,
+      catching_up: false,
     };
   };
   let aggTimer: ReturnType<typeof setTimeout> | null = null;
@@ -153,6 +157,10 @@ export function installDevBackend(): DevBackend {
     needs_attention: () => [],
     sessions: () => (session ? [session] : []),
     notices: () => [],
+    // No lock date and no recorded history in the browser preview.
+    org_settings: () => ({ lock_date: null, lock_message: null }),
+    set_lock_date: () => fail("network", "the browser preview has no server to hold a lock date"),
+    row_history: () => ({ items: [], fetched_at: now(), offline: true }),
     switch_session: () => session,
     retry_write: () => {
       throw { kind: "not_found", message: "nothing to resend" };

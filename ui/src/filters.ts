@@ -83,7 +83,8 @@ export type View =
   | { name: "finance" }
   | { name: "property"; id: string }
   | { name: "report" }
-  | { name: "approvals" };
+  | { name: "approvals" }
+  | { name: "history"; id: string };
 
 export function parseView(search: string): View {
   const p = new URLSearchParams(search);
@@ -96,6 +97,10 @@ export function parseView(search: string): View {
       return { name: "report" };
     case "approvals":
       return { name: "approvals" };
+    case "history": {
+      const id = p.get("id");
+      return id ? { name: "history", id } : { name: "finance" };
+    }
     default:
       return { name: "finance" };
   }

@@ -6,14 +6,14 @@ import { Channel, invoke, isTauri } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import type {
-  Aggregates, Attention, AttentionSummary, CommandError, Diagnostics, FlagName, Flags, NewTransaction, PatchBatch, ReportRange, Row, RowPage,
-  RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget, WriteFix,
+  Aggregates, Attention, AttentionSummary, CommandError, Diagnostics, FlagName, Flags, IsoDate, NewTransaction, OrgSettings, PatchBatch,
+  ReportRange, Row, RowHistory, RowPage, RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget, WriteFix,
 } from "./types";
 
 export { isTauri };
 export type { UnlistenFn };
 
-const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "throttled", "unsent", "internal"]);
+const KINDS = new Set(["network", "unauthorized", "not_found", "conflict", "invalid", "throttled", "unsent", "period_locked", "internal"]);
 
 /** Whatever a command rejected with, as a CommandError with plain words. */
 export function toCommandError(e: unknown): CommandError {
@@ -72,7 +72,16 @@ export const updateTransaction = (id: string, patch: TransactionPatch) =>
   call<Row>("update_transaction", { id, patch });
 export const deleteTransaction = (id: string) => call<null>("delete_transaction", { id });
 export const approveTransaction = (id: string) => call<Row>("approve_transaction", { id });
-export const rejectTransaction = (id: string) => call<Row>("reject_transaction", { id });
+/** A rejection may say why (shown beside the row). */
+export const rejectTransaction = (id: string, reason?: string) =>
+  call<Row>("reject_transaction", { id, reason: reason?.trim() ? reason.trim() : null });
+
+// --- finance integrity -------------------------------------------------------
+
+export const orgSettings = () => call<OrgSettings>("org_settings");
+/** Owners only; online only. `null` clears the lock date. */
+export const setLockDate = (lockDate: IsoDate | null) => call<OrgSettings>("set_lock_date", { lockDate });
+export const rowHistory = (id: string) => call<RowHistory>("row_history", { id });
 
 export const needsAttention = () => call<Attention[]>("needs_attention");
 export const retryWrite = (clientMutationId: string, fix?: WriteFix) =>
@@ -107,6 +116,7 @@ export const onSession = (cb: (s: SessionView | null) => void) => on<SessionView
 export const notices = () => call<string[]>("notices");
 export const onNotice = (cb: (message: string) => void) => on<string>("notice", cb);
 export const onAttention = (cb: (a: AttentionSummary) => void) => on<AttentionSummary>("attention", cb);
+export const onSettings = (cb: (s: OrgSettings) => void) => on<OrgSettings>("settings", cb);
 
 /** The native window gained (true) or lost (false) focus. */
 export function onWindowFocus(cb: (focused: boolean) => void): Promise<UnlistenFn> {

@@ -27,6 +27,8 @@ export interface Transaction {
   created_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Why an approver rejected it, if they said. */
+  rejection_reason?: string | null;
 }
 
 /** A cached transaction as the UI shows it. */
@@ -118,6 +120,8 @@ export interface ProfitLoss {
   by_day: DayTotals[];
   /** One entry per (kind, category), ordered by kind then category. */
   by_category: CategoryTotals[];
+  /** The org seq these totals reflect. */
+  as_of_seq: number;
 }
 
 export interface DailyApproval {
@@ -126,12 +130,14 @@ export interface DailyApproval {
   approved: number;
   rejected: number;
   pending_amount_minor: number;
+  as_of_seq: number;
 }
 
 export interface TodayPending {
   date: IsoDate;
   count: number;
   amount_minor: number;
+  as_of_seq: number;
 }
 
 export interface Aggregates {
@@ -140,6 +146,33 @@ export interface Aggregates {
   daily_approval: DailyApproval | null;
   today_pending: TodayPending | null;
   fetched_at: Timestamp;
+  /** The oldest org seq the figures reflect ("as of #N"). */
+  as_of_seq: number;
+  /** The rows beside these totals are ahead of them; fresh totals are on their way. */
+  catching_up: boolean;
+}
+
+/** The org's settings (`org_settings`, the `settings` event). */
+export interface OrgSettings {
+  /** Rows dated on or before it are locked: no edit, delete, approve or reject. */
+  lock_date: IsoDate | null;
+  /** The words a write into the locked period is refused with. */
+  lock_message: string | null;
+}
+
+export interface HistoryItem {
+  at: Timestamp;
+  by: { id: string; name: string };
+  action: "created" | "updated" | "deleted" | "approved" | "rejected";
+  /** field → [from, to] */
+  changes: Record<string, [unknown, unknown]>;
+}
+
+/** `row_history`: fetched now, or offline the copy last fetched. */
+export interface RowHistory {
+  items: HistoryItem[];
+  fetched_at: Timestamp;
+  offline: boolean;
 }
 
 export interface Counters {
@@ -178,6 +211,7 @@ export type CommandErrorKind =
   | "invalid"
   | "throttled"
   | "unsent"
+  | "period_locked"
   | "internal";
 
 export interface CommandError {
@@ -216,7 +250,7 @@ export interface TransactionPatch {
   occurred_on?: IsoDate;
 }
 
-export type WindowTarget = `property:${string}` | "report:profit-loss" | "approvals" | "main";
+export type WindowTarget = `property:${string}` | `history:${string}` | "report:profit-loss" | "approvals" | "main";
 
 export interface Subscription {
   subscription: number;

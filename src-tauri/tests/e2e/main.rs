@@ -65,6 +65,7 @@ macro_rules! prereqs_or_skip {
 }
 
 mod attention;
+mod integrity;
 mod sessions;
 
 /// Checklist 1: 2–6 windows share one long-poll; a write from another

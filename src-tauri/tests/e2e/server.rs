@@ -212,6 +212,18 @@ impl Remote {
         }
     }
 
+    /// Sets (or with `None` clears) the org's lock date: owners only.
+    pub(crate) async fn set_lock_date(&self, day: Option<NaiveDate>) -> Result<()> {
+        self.http
+            .put(format!("{}/v1/settings/lock-date", self.url))
+            .bearer_auth(&self.token)
+            .json(&json!({ "lock_date": day }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     /// The server's profit-loss for `from..=to`, all properties.
     pub(crate) async fn profit_loss(&self, from: &str, to: &str) -> Result<ProfitLoss> {
         Ok(self
