@@ -64,7 +64,7 @@ async fn the_owners_lock_date_locks_the_accountants_rows_and_an_edit_is_refused_
 
     owner.set_lock_date(Some(first)).await?;
     until("the row shown locked", Duration::from_secs(20), || async {
-        Ok(present(&app, &format!("locked-{}", locked.id)).await?)
+        present(&app, &format!("locked-{}", locked.id)).await
     })
     .await?;
     ensure!(
