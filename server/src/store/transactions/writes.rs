@@ -529,7 +529,8 @@ mod tests {
     #[test]
     fn every_field_an_approval_vouches_for_voids_it_and_the_memo_does_not() {
         let before = row();
-        let edits: [(&str, fn(&mut Transaction)); 6] = [
+        type Edit = (&'static str, fn(&mut Transaction));
+        let edits: [Edit; 6] = [
             ("kind", |t| t.kind = TransactionKind::Revenue),
             ("property", |t| t.property_id = "p2".into()),
             ("amount", |t| t.amount_minor = 999_999),
