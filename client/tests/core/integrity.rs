@@ -265,3 +265,52 @@ async fn totals_are_marked_catching_up_until_their_as_of_seq_reaches_the_rows() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_rows_history_comes_from_the_server_and_offline_from_what_was_cached() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = TestCore::signed_in(&server, dir.path(), ACCOUNTANT).await;
+    live(&c.core).await;
+    let p = first_property(&c.core);
+    let manager = server.http().login(MANAGER).await.unwrap();
+    let row = manager
+        .create(&new_txn(&p, 1_000, "audited"))
+        .await
+        .unwrap();
+    let approved: serde_json::Value = manager
+        .http
+        .post(format!(
+            "{}/v1/transactions/{}/approve",
+            manager.url, row.id
+        ))
+        .query(&[("version", row.version)])
+        .bearer_auth(&manager.token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["status"], "approved");
+
+    let fresh = c.core.row_history(&row.id).await.unwrap();
+    assert!(!fresh.offline);
+    let actions: Vec<_> = fresh.items.iter().map(|i| i.action.as_str()).collect();
+    assert_eq!(actions, ["created", "approved"]);
+    assert_eq!(
+        fresh.items[1].changes["status"],
+        (serde_json::json!("pending"), serde_json::json!("approved"))
+    );
+    assert_eq!(fresh.items[1].by.name, "Manuel Manager");
+
+    server.stop();
+    let offline = c.core.row_history(&row.id).await.unwrap();
+    assert!(offline.offline, "read from the cache");
+    assert_eq!(offline.items, fresh.items);
+    // A row whose history was never fetched says so, offline.
+    let err = c.core.row_history("never-opened").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Network);
+}
