@@ -1,7 +1,7 @@
 //! Issue 11 in a real window: the owner sets a lock date; the accountant's
 //! app shows the rows in the locked period as locked (no Edit, no Delete)
 //! and refuses an edit with the server's words, while later rows stay
-//! editable.
+//! editable. The row's history opens in its own window.
 
 use std::time::Duration;
 
@@ -142,5 +142,35 @@ async fn the_owners_lock_date_locks_the_accountants_rows_and_an_edit_is_refused_
             .any(|t| t.id == locked.id && t.memo == "closed month"),
         "the locked row is unchanged on the server"
     );
+
+    // Its history opens in a window of its own.
+    let before = s.handles().await?;
+    s.click(
+        &s.find(&format!("[data-testid=\"history-{}\"]", locked.id))
+            .await?,
+    )
+    .await?;
+    until("the history window", Duration::from_secs(20), || async {
+        Ok(s.handles().await?.len() > before.len())
+    })
+    .await?;
+    let history = s
+        .handles()
+        .await?
+        .into_iter()
+        .find(|h| !before.contains(h))
+        .context("a new window")?;
+    s.switch_to(&history).await?;
+    until("the history listed", Duration::from_secs(20), || async {
+        let first = s
+            .exec(
+                "const li = document.querySelector('[data-testid=\"history-0\"]');\
+                 return li ? li.dataset.action : null;",
+                json!([]),
+            )
+            .await?;
+        Ok(first.as_str() == Some("created"))
+    })
+    .await?;
     app.quit().await
 }
