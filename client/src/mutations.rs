@@ -646,6 +646,7 @@ pub(crate) async fn retry(
             new.occurred_on = patch.occurred_on.unwrap_or(new.occurred_on);
             check_property(ctx, &new.property_id)?;
             rules::validate_new(&new).map_err(invalid)?;
+            check_unlocked(ctx, &[new.occurred_on]).await?;
             let mut row = current.clone().ok_or_else(not_found)?;
             row.kind = new.kind;
             row.property_id = new.property_id.clone();
@@ -673,18 +674,37 @@ pub(crate) async fn retry(
                 check_property(ctx, p)?;
             }
             check_patch(&patch)?;
+            let days = [
+                row.occurred_on,
+                patch.occurred_on.unwrap_or(row.occurred_on),
+            ];
+            check_unlocked(ctx, &days).await?;
             apply_patch(&mut row, &patch);
             (Some(to_json(&patch)?), Some(row))
         }
-        Op::Delete => (None, None),
+        Op::Delete => {
+            if let Some(row) = &current {
+                check_unlocked(ctx, &[row.occurred_on]).await?;
+            }
+            (None, None)
+        }
         Op::Approve | Op::Reject => {
             let mut row = current.clone().ok_or_else(not_found)?;
+            check_unlocked(ctx, &[row.occurred_on]).await?;
+            // Resent on the row as it is now (the user looked at it again):
+            // its version, and the same reason.
+            let mut decision: Decision = match &e.body {
+                Some(b) => serde_json::from_value(b.clone()).map_err(decode)?,
+                None => Decision::default(),
+            };
+            decision.version = (!row.is_local()).then_some(row.version);
             row.status = if e.op == Op::Approve {
                 TransactionStatus::Approved
             } else {
                 TransactionStatus::Rejected
             };
-            (None, Some(row))
+            row.rejection_reason = decision.reason.clone();
+            (Some(to_json(&decision)?), Some(row))
         }
     };
     outbox::requeue(&mut w.tx, e.id, body.as_ref(), current.as_ref()).await?;
