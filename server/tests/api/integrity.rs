@@ -13,6 +13,7 @@
 //!   `as_of_seq`.
 
 mod approvals;
+mod bad_input;
 mod history;
 mod lock;
 mod moves;
