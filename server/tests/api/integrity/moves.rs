@@ -163,3 +163,37 @@ async fn the_reports_carry_the_seq_of_the_last_change_they_count() {
         assert_eq!(as_of(who).await, [head; 3]);
     }
 }
+
+#[tokio::test]
+async fn a_removal_served_from_the_log_names_only_the_old_day_and_nothing_of_the_new_place() {
+    let mut app = spawn_app().await;
+    let owner = app.login(OWNER).await;
+    let p1 = app.login(STAFF).await.properties[0].clone();
+    let p2 = owner.properties.iter().find(|p| **p != p1).unwrap().clone();
+    let t = create_on(&app, &owner, &p1, "2026-11-20").await;
+    let head = app.head(&owner).await;
+    let moved = json!({"property_id": p2, "occurred_on": "2026-11-25"});
+    patched(&app, &owner, &t.id, t.version, moved).await;
+    for restarted in [false, true] {
+        if restarted {
+            // An empty hub: the poll is served from the durable log.
+            app.restart().await;
+        }
+        let staff = app.login(STAFF).await;
+        let raw = &raw_events(&app, &staff, head, "", 1).await[0];
+        assert_eq!(raw["type"], "transaction.deleted", "restarted: {restarted}");
+        assert_eq!(raw["property_id"], p1);
+        assert_eq!(raw["row"], json!({"id": t.id}));
+        // Its reports change on the day the row left; the day it moved to
+        // is the new property's business.
+        assert_eq!(raw["affected_report_dates"], json!(["2026-11-20"]), "{raw}");
+        assert!(raw.get("client_mutation_id").is_none_or(Value::is_null));
+        let owner = app.login(OWNER).await;
+        let (events, _) = app.collect(&owner, head, None, 1).await;
+        assert_eq!(
+            events[0].moved_from_property_id.as_deref(),
+            Some(p1.as_str())
+        );
+        assert_eq!(events[0].affected_report_dates.len(), 2);
+    }
+}
