@@ -270,3 +270,34 @@ async fn rows_after_the_lock_date_stay_writable_and_clearing_the_lock_unlocks() 
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn the_lock_date_is_the_orgs_own_and_its_event_is_served_from_the_log_too() {
+    let mut app = spawn_app().await;
+    let owner = app.login(OWNER).await;
+    let rival = app.login("owner@rival.test").await;
+    let rival_head = app.head(&rival).await;
+    let head = app.head(&owner).await;
+    lock_until(&app, &owner, Some(LOCK)).await;
+    // Another org is neither locked nor told.
+    assert_eq!(lock_date(&app, &rival).await, json!({"lock_date": null}));
+    create_on(&app, &rival, &rival.properties[0], "2026-10-01").await;
+    let (events, _) = app.collect(&rival, rival_head, None, 1).await;
+    assert_eq!(events[0].kind, EventType::Added, "only its own write");
+    // After a restart the hub is empty: the event comes from the log, and
+    // still passes a property filter.
+    app.restart().await;
+    let staff = app.login(STAFF).await;
+    let (events, _) = app
+        .collect(&staff, head, Some(&staff.properties[0]), 1)
+        .await;
+    assert_eq!(events[0].kind, EventType::LockDate);
+    let lock = LOCK.parse().ok();
+    assert_eq!(events[0].row, EventRow::LockDate { lock_date: lock });
+    let owner = app.login(OWNER).await;
+    assert_eq!(lock_date(&app, &owner).await, json!({"lock_date": LOCK}));
+    let mut body = new_tx(&owner.properties[0]);
+    body["occurred_on"] = json!(LOCK);
+    let response = app.post_json("/v1/transactions", &owner.token, &body).await;
+    assert_locked(response, "after a restart").await;
+}
