@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::{
-    create_on, decide, decided, patched, row_json, ACCOUNTANT, MANAGER, OWNER, ROLES, STAFF,
+    create_on, decide, decided, patch, patched, row_json, ACCOUNTANT, MANAGER, OWNER, ROLES, STAFF,
 };
 use crate::helpers::{assert_error, spawn_app, Session, TestApp};
 
@@ -291,4 +291,41 @@ async fn a_reason_of_500_characters_is_taken_and_of_501_refused() {
     let just = "é".repeat(500);
     let rejected = decided(&app, &owner, &t.id, "reject", &[("reason", &just)]).await;
     assert_eq!(rejected.rejection_reason.as_deref(), Some(just.as_str()));
+}
+
+#[tokio::test]
+async fn an_edit_racing_an_approval_at_one_version_leaves_no_approval_of_the_old_amount() {
+    let app = spawn_app().await;
+    let owner = app.login(OWNER).await;
+    let manager = app.login(MANAGER).await;
+    let accountant = app.login(ACCOUNTANT).await;
+    for _ in 0..5 {
+        let t = create_on(&app, &owner, &owner.properties[0], "2026-11-20").await;
+        let version = t.version.to_string();
+        let query = [("version", version.as_str())];
+        let edit = patch(
+            &app,
+            &accountant,
+            &t.id,
+            t.version,
+            json!({"amount_minor": 999_999}),
+        );
+        let approve = decide(&app, &manager, &t.id, "approve", &query);
+        let (edit, approve) = tokio::join!(edit, approve);
+        let stored = app.stored_row(&t.id).await.unwrap();
+        match (edit.status(), approve.status()) {
+            // The edit won: the approval was about a version that is gone.
+            (StatusCode::OK, StatusCode::CONFLICT) => {
+                assert_eq!(stored["status"], "pending");
+                assert_eq!(stored["amount_minor"], 999_999);
+            }
+            // The approval won: the edit was based on a stale version.
+            (StatusCode::CONFLICT, StatusCode::OK) => {
+                assert_eq!(stored["status"], "approved");
+                assert_eq!(stored["amount_minor"], 12_345);
+            }
+            other => panic!("exactly one of the two wins: {other:?}"),
+        }
+        assert_eq!(stored["version"], 2);
+    }
 }

@@ -301,3 +301,52 @@ async fn the_lock_date_is_the_orgs_own_and_its_event_is_served_from_the_log_too(
     let response = app.post_json("/v1/transactions", &owner.token, &body).await;
     assert_locked(response, "after a restart").await;
 }
+
+#[tokio::test]
+async fn a_write_racing_the_lock_date_commits_before_it_or_not_at_all() {
+    let app = spawn_app().await;
+    let owner = app.login(OWNER).await;
+    let manager = app.login(super::MANAGER).await;
+    let writes = (0..12).map(|i| {
+        let (app, manager) = (&app, &manager);
+        async move {
+            let mut body = new_tx(&manager.properties[i % 3]);
+            body["occurred_on"] = json!(LOCK);
+            app.post_json("/v1/transactions", &manager.token, &body)
+                .await
+                .status()
+        }
+    });
+    let lock = async {
+        lock_until(&app, &owner, Some(LOCK)).await;
+        StatusCode::OK
+    };
+    let (statuses, _) = tokio::join!(futures::future::join_all(writes), lock);
+    for status in &statuses {
+        assert!(
+            [StatusCode::CREATED, StatusCode::CONFLICT].contains(status),
+            "{status}"
+        );
+    }
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let events = app.events(&owner.org_id).await;
+    let locked_at = events
+        .iter()
+        .find(|e| e.kind == EventType::LockDate)
+        .expect("the lock event")
+        .seq;
+    let added: Vec<u64> = events
+        .iter()
+        .filter(|e| e.kind == EventType::Added)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(added.len(), created, "every 201 has its event, no other");
+    assert_eq!(app.transaction_count().await as usize, created);
+    assert!(
+        added.iter().all(|seq| *seq < locked_at),
+        "a row dated {LOCK} committed after the lock: {added:?} vs {locked_at}"
+    );
+}
