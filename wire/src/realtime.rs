@@ -95,9 +95,16 @@ pub struct Event {
 impl Event {
     /// What a reader who may see the property the row left, but not the one
     /// it moved to, receives instead of this event: a removal that carries
-    /// only the id (and the old property and dates, for its reports).
+    /// only the id (and the old property and day, for its reports — not
+    /// the day it moved to, which is the new property's business).
     pub fn moved_out(&self) -> Option<Event> {
         let from = self.moved_from_property_id.as_ref()?;
+        let mut dates = self.affected_report_dates.clone();
+        // Old and new `occurred_on`, deduplicated: when they differ, the new
+        // one is the row's own date now.
+        if let (EventRow::Transaction(t), true) = (&self.row, dates.len() > 1) {
+            dates.retain(|d| *d != t.occurred_on);
+        }
         Some(Event {
             seq: self.seq,
             kind: EventType::Deleted,
@@ -106,7 +113,7 @@ impl Event {
                 id: self.row.id().to_owned(),
             },
             client_mutation_id: None,
-            affected_report_dates: self.affected_report_dates.clone(),
+            affected_report_dates: dates,
             at: self.at,
             moved_from_property_id: None,
         })
@@ -167,5 +174,45 @@ mod tests {
         // A deletion's row still reads as one, not as a lock date.
         let deleted: EventRow = serde_json::from_value(serde_json::json!({"id": "t1"})).unwrap();
         assert_eq!(deleted, EventRow::Deleted { id: "t1".into() });
+    }
+
+    #[test]
+    fn a_moved_out_removal_names_only_the_old_property_and_day() {
+        let json = serde_json::json!({
+            "seq": 9, "type": "transaction.updated", "property_id": "p2",
+            "row": {
+                "id": "t1", "kind": "expense", "property_id": "p2", "amount_minor": 100,
+                "currency": "USD", "category": "Repairs", "memo": "", "occurred_on": "2026-11-25",
+                "status": "pending", "version": 2, "client_mutation_id": "m1", "created_by": "u1",
+                "created_at": "2026-11-27T10:00:00Z", "updated_at": "2026-11-27T10:00:00Z"
+            },
+            "client_mutation_id": "m1",
+            "affected_report_dates": ["2026-11-20", "2026-11-25"],
+            "at": "2026-11-27T10:00:00Z", "moved_from_property_id": "p1"
+        });
+        let moved: Event = serde_json::from_value(json).unwrap();
+        let out = moved.moved_out().expect("a removal");
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            serde_json::json!({
+                "seq": 9, "type": "transaction.deleted", "property_id": "p1",
+                "row": {"id": "t1"}, "client_mutation_id": null,
+                "affected_report_dates": ["2026-11-20"], "at": "2026-11-27T10:00:00Z"
+            })
+        );
+        // Moved on the same day: that day is the old one too.
+        let same_day = Event {
+            affected_report_dates: vec![NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()],
+            ..moved.clone()
+        };
+        assert_eq!(
+            same_day.moved_out().unwrap().affected_report_dates,
+            same_day.affected_report_dates
+        );
+        let not_moved = Event {
+            moved_from_property_id: None,
+            ..moved
+        };
+        assert!(not_moved.moved_out().is_none());
     }
 }

@@ -13,14 +13,17 @@
 
 use std::time::Duration;
 
-use ledgerline_wire::{money::MAX_AMOUNT_MINOR, Currency};
+use ledgerline_wire::{money::MAX_AMOUNT_MINOR, rules::MAX_REASON_LEN, Currency};
 use serde_json::{json, Map, Value};
 
 use super::{auth, realtime};
-use crate::domain::{
-    page::PageLimit,
-    text,
-    transaction::{MAX_CATEGORY_LEN, MAX_ID_LEN, MAX_MEMO_LEN},
+use crate::{
+    domain::{
+        page::PageLimit,
+        text,
+        transaction::{MAX_CATEGORY_LEN, MAX_ID_LEN, MAX_MEMO_LEN},
+    },
+    store::history::FIELDS as HISTORY_FIELDS,
 };
 
 /// A `YYYY-MM-DD` day whose year is in [`YEARS`] (1900–9999); with
@@ -39,6 +42,7 @@ pub const PAGE_CURSOR_FORMAT: &str = "ledgerline-page-cursor";
 /// Applies every rule to `doc`, the generated document as JSON.
 pub fn apply(doc: &mut Value, poll_timeout: Duration) {
     body_rules(doc);
+    integrity_rules(doc);
     parameter_rules(doc, poll_timeout);
     operation_ids(doc);
     common_errors(doc);
@@ -51,6 +55,11 @@ fn id_rule() -> Value {
 
 fn date_rule() -> Value {
     json!({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+}
+
+/// A rejection's reason: 1 to [`MAX_REASON_LEN`] characters, not blank.
+fn reason_rule() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": MAX_REASON_LEN, "pattern": text::not_blank_pattern()})
 }
 
 /// Merges `rule` into the object at `pointer`.
@@ -151,6 +160,82 @@ fn body_rules(doc: &mut Value) {
     merge(doc, &format!("{fields}/client_mutation_id"), id_rule());
 }
 
+/// The finance-integrity fields (issue 11): the lock-date body, the
+/// reason of a rejection, a history entry's `changes`, `as_of_seq`, and
+/// the fields the server omits rather than send as null.
+fn integrity_rules(doc: &mut Value) {
+    let schemas = "/components/schemas";
+    // Required, null included: `{}` is a 400, not "no lock date".
+    let lock_date = json!({
+        "type": ["string", "null"], "format": "date", "pattern": DATE_PATTERN,
+        "description": "`YYYY-MM-DD`, or null for none. Required: `{}` is refused."
+    });
+    merge(
+        doc,
+        &format!("{schemas}/LockDate"),
+        json!({"required": ["lock_date"]}),
+    );
+    merge(
+        doc,
+        &format!("{schemas}/LockDate/properties/lock_date"),
+        lock_date.clone(),
+    );
+    // The `settings.lock_date` row is only `{lock_date}`: without this a
+    // whole transaction matches it too.
+    merge(
+        doc,
+        &format!("{schemas}/EventRow/oneOf/2"),
+        json!({"required": ["lock_date"], "additionalProperties": false}),
+    );
+    merge(
+        doc,
+        &format!("{schemas}/EventRow/oneOf/2/properties/lock_date"),
+        lock_date,
+    );
+    // Omitted when there is none, never null.
+    let mut moved_from = id_rule();
+    moved_from["type"] = json!("string");
+    set(
+        doc,
+        &format!("{schemas}/Event/properties/moved_from_property_id"),
+        moved_from,
+    );
+    let mut rejection_reason = reason_rule();
+    rejection_reason["description"] =
+        json!("Why it was rejected, when the approver said so: only on a rejected row (omitted otherwise).");
+    set(
+        doc,
+        &format!("{schemas}/Transaction/properties/rejection_reason"),
+        rejection_reason,
+    );
+    // `changes`: each field a change touched, to `[from, to]` (null before
+    // a create and after a delete).
+    set(
+        doc,
+        &format!("{schemas}/HistoryItem/properties/changes"),
+        json!({
+            "type": "object",
+            "propertyNames": {"enum": HISTORY_FIELDS},
+            "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
+            "description": "Each changed field to `[from, to]`; `null` for a field before a create or after a delete."
+        }),
+    );
+    // Every report says which seq it reflects.
+    for report in ["ProfitLoss", "DailyApproval", "TodayPending"] {
+        let pointer = format!("{schemas}/{report}/required");
+        let required = doc
+            .pointer_mut(&pointer)
+            .and_then(Value::as_array_mut)
+            .unwrap_or_else(|| panic!("no {pointer} in the OpenAPI document"));
+        required.push(json!("as_of_seq"));
+        merge(
+            doc,
+            &format!("{schemas}/{report}/properties/as_of_seq"),
+            json!({"description": "The org's event seq this reflects: every change up to and including it is counted, none after it (one snapshot)."}),
+        );
+    }
+}
+
 /// The schema of `name` among `op`'s parameters.
 fn parameter<'a>(doc: &'a mut Value, op: &str, name: &str) -> &'a mut Map<String, Value> {
     let parameters = doc
@@ -211,6 +296,17 @@ fn parameter_rules(doc: &mut Value, poll_timeout: Duration) {
     ] {
         rule(doc, op, "client_mutation_id", id_rule());
     }
+    // Approve and reject decide about a version (a stale one is a 409);
+    // reject says why.
+    const APPROVE: &str = "/paths/~1v1~1transactions~1{id}~1approve/post";
+    const REJECT: &str = "/paths/~1v1~1transactions~1{id}~1reject/post";
+    for op in [APPROVE, REJECT] {
+        rule(doc, op, "version", json!({"minimum": 1}));
+    }
+    let Value::Object(reason) = reason_rule() else {
+        unreachable!("a rule is an object")
+    };
+    parameter(doc, REJECT, "reason").extend(reason);
     let item = format!("[^,]{{1,{MAX_ID_LEN}}}");
     let more = realtime::MAX_PROPERTIES - 1;
     rule(
@@ -321,6 +417,11 @@ fn links(doc: &mut Value) {
             "/v1/transactions/{id}/approve",
         ),
         ("RejectTransaction", "post", "/v1/transactions/{id}/reject"),
+        (
+            "GetTransactionHistory",
+            "get",
+            "/v1/transactions/{id}/history",
+        ),
     ] {
         let mut link = json!({
             "operationId": operation_id(method, path),

@@ -15,7 +15,7 @@ use super::{from_millis, transactions::in_scope, Store, StoreError, Visible};
 pub(crate) use ledgerline_wire::HistoryAction as Action;
 
 /// The fields a history entry compares, in the wire's names.
-const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 9] = [
     "kind",
     "property_id",
     "amount_minor",

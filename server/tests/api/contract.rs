@@ -159,8 +159,82 @@ async fn a_created_transaction_links_to_every_operation_on_its_id() {
         "delete_v1_transactions_id",
         "post_v1_transactions_id_approve",
         "post_v1_transactions_id_reject",
+        "get_v1_transactions_id_history",
     ] {
         assert!(targets.contains(target), "no link to {target}");
         assert!(ids.contains(target), "{target} is no operation");
     }
+}
+
+#[tokio::test]
+async fn the_integrity_inputs_and_fields_carry_their_real_rules() {
+    let app = spawn_app_with(RealtimeConfig::default()).await;
+    let doc = document(&app).await;
+    for action in ["approve", "reject"] {
+        let op = &doc["paths"][format!("/v1/transactions/{{id}}/{action}")]["post"];
+        assert_eq!(param(op, "version")["minimum"], 1, "{action}");
+        assert_eq!(param(op, "version")["type"], "integer");
+        assert_eq!(param(op, "client_mutation_id")["maxLength"], 128);
+        let responses = op["responses"].as_object().unwrap();
+        assert!(responses.contains_key("409") && responses.contains_key("403"));
+    }
+    let reject = &doc["paths"]["/v1/transactions/{id}/reject"]["post"];
+    let reason = param(reject, "reason");
+    assert_eq!(reason["minLength"], 1);
+    assert_eq!(reason["maxLength"], ledgerline_wire::rules::MAX_REASON_LEN);
+    assert!(reason["pattern"].is_string(), "not blank");
+
+    let schemas = &doc["components"]["schemas"];
+    let lock = &schemas["LockDate"];
+    assert_eq!(lock["required"], serde_json::json!(["lock_date"]));
+    assert_eq!(lock["additionalProperties"], false);
+    let date = &lock["properties"]["lock_date"];
+    assert_eq!(date["type"], serde_json::json!(["string", "null"]));
+    assert_eq!(date["format"], "date");
+    assert!(date["pattern"].as_str().unwrap().starts_with("^(19"));
+    let settings = &doc["paths"]["/v1/settings/lock-date"];
+    assert_eq!(
+        settings["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/LockDate"
+    );
+    assert!(settings["put"]["responses"]["403"].is_object());
+    assert!(settings["get"]["responses"]["200"].is_object());
+
+    let history = &doc["paths"]["/v1/transactions/{id}/history"]["get"];
+    assert_eq!(param(history, "id")["maxLength"], 128);
+    assert!(history["responses"]["404"].is_object());
+    let changes = &schemas["HistoryItem"]["properties"]["changes"];
+    assert_eq!(changes["type"], "object");
+    assert_eq!(changes["additionalProperties"]["type"], "array");
+    assert_eq!(changes["additionalProperties"]["minItems"], 2);
+    assert_eq!(changes["additionalProperties"]["maxItems"], 2);
+    let fields = changes["propertyNames"]["enum"].as_array().unwrap();
+    assert!(
+        fields.contains(&Value::from("rejection_reason"))
+            && fields.contains(&Value::from("status"))
+    );
+
+    for report in ["ProfitLoss", "DailyApproval", "TodayPending"] {
+        let required = schemas[report]["required"].as_array().unwrap();
+        assert!(required.contains(&Value::from("as_of_seq")), "{report}");
+        assert_eq!(schemas[report]["properties"]["as_of_seq"]["minimum"], 0);
+    }
+    // Omitted when absent, never null.
+    let reason = &schemas["Transaction"]["properties"]["rejection_reason"];
+    assert_eq!(reason["type"], "string");
+    assert_eq!(reason["maxLength"], 500);
+    let moved = &schemas["Event"]["properties"]["moved_from_property_id"];
+    assert_eq!(moved["type"], "string");
+    assert_eq!(moved["maxLength"], 128);
+
+    let types = schemas["EventType"]["enum"].as_array().unwrap();
+    assert!(types.contains(&Value::from("settings.lock_date")));
+    // Each row variant is told apart from the others: a lock-date row is
+    // only `{lock_date}`, a deleted one only `{id}`.
+    let rows = schemas["EventRow"]["oneOf"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["additionalProperties"], false);
+    assert_eq!(rows[2]["additionalProperties"], false);
+    assert_eq!(rows[2]["required"], serde_json::json!(["lock_date"]));
+    assert_eq!(rows[2]["properties"]["lock_date"]["format"], "date");
 }

@@ -14,6 +14,7 @@ mod events;
 mod fleet;
 mod helpers;
 mod idempotency;
+mod integrity;
 mod isolation;
 mod operations;
 mod poll_http;

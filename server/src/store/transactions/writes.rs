@@ -526,10 +526,12 @@ mod tests {
         }
     }
 
+    /// A named edit of one field.
+    type Edit = (&'static str, fn(&mut Transaction));
+
     #[test]
     fn every_field_an_approval_vouches_for_voids_it_and_the_memo_does_not() {
         let before = row();
-        type Edit = (&'static str, fn(&mut Transaction));
         let edits: [Edit; 6] = [
             ("kind", |t| t.kind = TransactionKind::Revenue),
             ("property", |t| t.property_id = "p2".into()),
