@@ -1,13 +1,15 @@
 //! Transactions (revenues and expenses): the row and its reads — the
 //! keyset-paginated list and one row — and what the writes share. The
-//! writes themselves are in [`writes`]; the replay record of idempotent
-//! writes in [`mutations`].
+//! writes themselves are in [`writes`] (create, update, delete) and
+//! [`decisions`] (approve, reject); the replay record of idempotent writes
+//! in [`mutations`].
 //!
 //! Each write runs in one database transaction that checks the caller's
 //! scope, changes the row, appends its event and its history entry; it
 //! returns the event so the caller can hand it to the realtime hub after
 //! commit.
 
+mod decisions;
 mod mutations;
 mod writes;
 
@@ -20,7 +22,8 @@ use super::sql::Sql;
 use super::{events::NewEvent, from_millis, Store, StoreError, Visible};
 use crate::domain::page::PageCursor;
 
-pub use writes::{Created, Deleter, StatusChange};
+pub use decisions::StatusChange;
+pub use writes::{Created, Deleter};
 
 const COLUMNS: &str =
     "id, property_id, kind, amount_minor, currency, category, memo, occurred_on, \
