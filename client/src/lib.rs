@@ -32,6 +32,7 @@
 //! - [`debounce`]: the keyed leading+trailing throttle.
 //! - [`flags`]: `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS`.
 //! - [`telemetry`]: counters for the diagnostics panel.
+//! - [`upload`]: the sampled sessions' counter uploads.
 //! - [`store`]: the key-value storage trait (and memory/JSON-file impls).
 //! - [`emit`]: the injected [`Emitter`].
 //! - [`api`]: the server's HTTP API.
@@ -55,6 +56,7 @@ pub mod realtime;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+pub mod upload;
 pub mod view;
 pub mod watchdog;
 

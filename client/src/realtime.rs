@@ -7,8 +7,14 @@
 //! cache's seq, applies each answer in one transaction, tells the
 //! aggregates refresher which report dates changed, and honours
 //! `retry_after_ms` and `reset`. Failures back off with jitter; after
-//! `offline_after_failures` in a row the session is offline and the lists
-//! are re-fetched every jitter(12 s, 18 s) until a poll succeeds again.
+//! `offline_after_failures` in a row the session is offline and the loop
+//! probes instead of long-polling: a poll with the shortest timeout, which
+//! answers at once with only the events after the cache's cursor (or
+//! `reset`, the one case that re-snapshots), at most `offline_probe_max`
+//! (5 s) apart — or jitter(12 s, 18 s) apart while the server answers probes
+//! but not long-polls ([`Backoff`]). Applied like any answer, a probe
+//! re-renders only the windows whose rows changed; nothing re-fetches the
+//! org while offline.
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -21,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     aggregates,
-    backoff::{plus_jitter, Backoff, Retry},
+    backoff::{jitter, plus_jitter, Backoff, Retry},
     cache::SnapshotAt,
     error::ApiError,
     session::SessionCtx,
@@ -129,10 +135,13 @@ impl Pulse<'_> {
     }
 }
 
+/// The `timeout_ms` of a probe: the server's smallest, so it answers at
+/// once with what changed after the cursor.
+const PROBE_WAIT: Duration = Duration::from_millis(1);
+
 async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken, leader: bool) {
     let config = &ctx.config;
     let mut backoff = Backoff::new(config);
-    let expected = config.poll_timeout + config.poll_grace;
     let pulse = Pulse {
         hb: &hb,
         every: config.heartbeat,
@@ -153,6 +162,14 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 continue;
             }
         };
+        // Offline, a probe: answered at once if the server is back.
+        let probing = backoff.is_offline() && cursor.is_some();
+        let wait = if probing {
+            Telemetry::add(&ctx.telemetry.offline_probes, 1);
+            PROBE_WAIT
+        } else {
+            config.poll_timeout
+        };
         // Before the first snapshot there is nothing to poll from.
         let result = match &cursor {
             None => pulse
@@ -161,9 +178,8 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 .map(|r| r.map(|_| None)),
             Some(c) => pulse
                 .wait_within(
-                    ctx.api
-                        .poll(Some(c), config.poll_timeout, config.poll_grace),
-                    expected,
+                    ctx.api.poll(Some(c), wait, config.poll_grace),
+                    wait + config.poll_grace,
                 )
                 .await
                 .map(|r| r.map(Some)),
@@ -182,7 +198,11 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             }
             Ok(Some(resp)) => {
                 Telemetry::add(&ctx.telemetry.polls, 1);
-                backoff.succeeded();
+                if probing {
+                    backoff.probe_answered();
+                } else {
+                    backoff.succeeded();
+                }
                 if ctx.status.get().state != StatusState::CacheError {
                     went_live(&ctx);
                 }
@@ -273,12 +293,27 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
 }
 
 /// Marks the session live; coming back from a failure, every watched
-/// report is refreshed (its figures may have moved meanwhile).
+/// report is refreshed (its figures may have moved meanwhile) after
+/// jitter(0, `reconnect_refresh_spread`), so a fleet that reconnects at
+/// once does not fetch its reports at once.
 fn went_live(ctx: &SessionCtx) {
     let was = ctx.status.get().state;
     ctx.status.set(StatusState::Live);
     if was != StatusState::Live {
-        let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
+        let spread = ctx.config.reconnect_refresh_spread;
+        if spread.is_zero() {
+            let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
+            return;
+        }
+        let delay = jitter(Duration::ZERO, spread);
+        let inbox = ctx.figures.inbox.clone();
+        let cancel = ctx.life.cancel.clone();
+        ctx.life.tracker.spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = sleep(delay) => { let _ = inbox.send(aggregates::Msg::RefreshAll); }
+            }
+        });
     }
 }
 
@@ -293,29 +328,28 @@ async fn cache_failed(ctx: &SessionCtx, backoff: &mut Backoff, pulse: &Pulse<'_>
     pulse.wait(sleep(delay.min(ctx.config.backoff_max))).await
 }
 
-/// After a failure: reconnecting with backoff, or offline with a list
-/// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
+/// After a failure: reconnecting, or offline until the next probe, for
+/// the backoff's delay — cut short by a kick (`retry_sync`, a window
+/// focused while not live). `None` when cancelled.
 async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
-    match backoff.failed() {
+    let d = match backoff.failed() {
         Retry::Reconnect(d) => {
             ctx.status.set(StatusState::Reconnecting);
-            pulse.wait(sleep(d)).await
+            d
         }
         Retry::Offline(d) => {
             ctx.status.set(StatusState::Offline);
-            pulse.wait(sleep(d)).await?;
-            Telemetry::add(&ctx.telemetry.offline_refetches, 1);
-            match pulse.wait(refetch_lists(ctx)).await? {
-                Ok(_) => tracing::debug!("offline: lists re-fetched"),
-                Err(ApiError::Unauthorized) => {
-                    ctx.unauthorized();
-                    return None;
-                }
-                Err(e) => tracing::debug!(error = %e, "offline: list re-fetch failed"),
-            }
-            Some(())
+            d
         }
-    }
+    };
+    pulse
+        .wait(async {
+            tokio::select! {
+                _ = sleep(d) => {}
+                _ = ctx.sync.kick.notified() => tracing::debug!("kicked: retrying now"),
+            }
+        })
+        .await
 }
 
 /// A full snapshot: the head cursor first, then every page, then the cache
@@ -329,7 +363,13 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
     if ctx.cache.seq().await.ok().flatten() > polled {
         return Ok(());
     }
-    let head = head(ctx).await?;
+    let head = match head(ctx).await {
+        Ok(head) => head,
+        Err(e) => {
+            sync_failed(ctx, 0, &e);
+            return Err(e);
+        }
+    };
     // Before the rows: a crash in between leaves the new epoch with the old
     // seq, which the server answers with `reset` — another snapshot.
     ctx.cache
@@ -354,23 +394,6 @@ async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
     Ok(head)
 }
 
-/// A re-fetch of every row beside the poll loop (window focus, offline):
-/// stamped with the head read before its pages, so the cache drops it if
-/// the poll loop has applied later events meanwhile — one ordered writer.
-pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>) -> Result<(), ApiError> {
-    let head = head(ctx).await?;
-    let known = ctx.cache.cursor().await.ok().flatten();
-    if known
-        .as_ref()
-        .and_then(Cursor::epoch)
-        .is_some_and(|e| Some(e) != head.epoch())
-    {
-        // Another database now: the poll loop's `reset` re-snapshots.
-        return Ok(());
-    }
-    rows_at(ctx, SnapshotAt::NotBefore(head.seq())).await
-}
-
 /// Fetches every row and makes the cache equal to them at `at`.
 async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> {
     let mut rows: Vec<Transaction> = Vec::new();
@@ -379,17 +402,26 @@ async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> 
         done: 0,
         total: None,
         finished: false,
+        error: None,
     });
     loop {
-        let page = ctx
+        let page = match ctx
             .api
             .list_transactions(ctx.config.snapshot_page, after.as_deref())
-            .await?;
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                sync_failed(ctx, rows.len() as u64, &e);
+                return Err(e);
+            }
+        };
         rows.extend(page.items);
         ctx.emitter.sync_progress(SyncProgress {
             done: rows.len() as u64,
             total: None,
             finished: false,
+            error: None,
         });
         match page.next {
             Some(next) => after = Some(next),
@@ -406,7 +438,19 @@ async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> 
         done,
         total: Some(done),
         finished: true,
+        error: None,
     });
     let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
     Ok(())
+}
+
+/// Tells the windows a snapshot stopped after `done` rows and why: they
+/// offer `retry_sync` instead of a bar that never moves.
+fn sync_failed(ctx: &SessionCtx, done: u64, error: &ApiError) {
+    ctx.emitter.sync_progress(SyncProgress {
+        done,
+        total: None,
+        finished: false,
+        error: Some(error.to_string()),
+    });
 }

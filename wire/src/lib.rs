@@ -9,6 +9,7 @@
 //! - [`finance`]: transactions, their create/update bodies and list pages.
 //! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
 //! - [`realtime`]: events and the long-poll response.
+//! - [`telemetry`]: the desktop core's sampled counters upload.
 //! - [`rules`]: the field rules both sides check (lengths, dates, amounts).
 //! - [`error`]: the `{"error": {code, message}}` body.
 //! - [`whole`]: whole numbers in request bodies (`100` or `100.0`).
@@ -23,6 +24,7 @@ pub mod money;
 pub mod realtime;
 pub mod reports;
 pub mod rules;
+pub mod telemetry;
 pub mod whole;
 
 pub use auth::{LoginRequest, LoginResponse, OrgInfo, PropertyInfo, Role, UserInfo};
@@ -35,3 +37,4 @@ pub use finance::{
 pub use money::Currency;
 pub use realtime::{Event, EventRow, EventType, PollResponse};
 pub use reports::{CategoryTotals, DailyApproval, DayTotals, ProfitLoss, TodayPending};
+pub use telemetry::TelemetryUpload;

@@ -4,5 +4,6 @@
 
 mod helpers;
 mod mutations;
+mod offline;
 mod realtime;
 mod session;

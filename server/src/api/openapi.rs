@@ -9,7 +9,9 @@ use utoipa::{
 
 use axum::extract::State;
 
-use super::{approvals, auth, contract, ops, properties, realtime, reports, transactions};
+use super::{
+    approvals, auth, contract, ops, properties, realtime, reports, telemetry, transactions,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -30,6 +32,7 @@ use crate::state::AppState;
         approvals::today_pending,
         reports::profit_loss,
         realtime::poll,
+        telemetry::upload,
         ops::healthz,
         ops::metrics,
     ),
