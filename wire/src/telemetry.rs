@@ -15,25 +15,25 @@ pub const MAX_COUNTER_DELTA: u64 = 1_000_000_000;
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TelemetryUpload {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub leader_acquired: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub leader_lost: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub follower_suppressed_polls: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub derived_debounce_fired: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub polls: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub events_applied: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub aggregate_fetches: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub events_skipped: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub cache_write_failures: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub offline_probes: u64,
 }
 
@@ -110,6 +110,19 @@ mod tests {
         assert_eq!(upload.polls, 3);
         assert_eq!(upload.leader_lost, 0);
         assert!(serde_json::from_str::<TelemetryUpload>(r#"{"bogus": 1}"#).is_err());
+        // JSON Schema's integers include 3.0; fractions and negatives are out.
+        let whole: TelemetryUpload = serde_json::from_str(r#"{"polls": 3.0}"#).unwrap();
+        assert_eq!(whole.polls, 3);
+        for bad in [
+            r#"{"polls": 3.5}"#,
+            r#"{"polls": -1}"#,
+            r#"{"polls": null}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<TelemetryUpload>(bad).is_err(),
+                "{bad}"
+            );
+        }
         let big = TelemetryUpload {
             events_applied: MAX_COUNTER_DELTA + 1,
             ..TelemetryUpload::default()
