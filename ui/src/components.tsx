@@ -58,7 +58,7 @@ export function SyncBar() {
         {p.total ? ` of ${p.total.toLocaleString()}` : ""} rows
       </span>
       {p.error && (
-        <span className="sync-error" role="alert" data-testid="sync-error">
+        <span className="sync-stopped" role="alert" data-testid="sync-error">
           stopped: {p.error}. Retrying on its own —{" "}
           <button type="button" data-testid="sync-retry" onClick={() => ipc.retrySync().catch(() => {})}>
             Retry now
