@@ -334,6 +334,21 @@ async fn offline_then_live_again_with_the_rows_written_meanwhile() -> Result<()>
 
     app.server.restart().await?;
     let back = Instant::now();
+    // The core's part: the server answers the app's first probe with the
+    // rows written meanwhile (a fresh server: its first poll with events).
+    let answered = until(
+        "the app's probe answered",
+        Duration::from_secs(30),
+        || async {
+            Ok(app
+                .server
+                .metric("ledgerline_realtime_polls_total{outcome=\"events\"}")
+                .await?
+                >= 1.0)
+        },
+    )
+    .await?;
+    figure!("outage→Live (core): the server answered the app's probe with the missed rows {answered:?} after it came back");
     app.until_every_window(
         "Live with the rows written meanwhile",
         &handles,
