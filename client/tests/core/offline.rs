@@ -275,3 +275,35 @@ async fn a_sampled_session_uploads_its_counters_and_the_server_sums_them() {
         .unwrap();
     assert_eq!(acquired, 1.0);
 }
+
+#[tokio::test]
+async fn after_a_reconnect_watched_reports_are_refreshed_after_a_jittered_delay() {
+    let mut server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = CoreConfig {
+        reconnect_refresh_spread: Duration::from_millis(500),
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    status_is(&c.core, StatusState::Live).await;
+    let today = chrono::Utc::now().date_naive();
+    let range = ledgerline_client::ReportRange {
+        property_id: None,
+        from: today,
+        to: today,
+    };
+    c.core.watch_report(range).await.unwrap();
+    server.stop();
+    status_is(&c.core, StatusState::Offline).await;
+    let before = c.core.reports().fetch_counts();
+    server.restart().await;
+    status_is(&c.core, StatusState::Live).await;
+    let core = c.core.clone();
+    wait_until("every figure refreshed", Duration::from_secs(15), || {
+        let now = core.reports().fetch_counts();
+        async move { (0..3).all(|k| now[k] > before[k]) }
+    })
+    .await
+    .unwrap();
+}
