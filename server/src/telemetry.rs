@@ -19,8 +19,9 @@ use tokio::time::Instant;
 /// A token uploads at most once this often; sooner is a 429.
 pub const UPLOAD_EVERY: Duration = Duration::from_secs(60);
 
-/// Past this many tokens remembered, the ones whose minute is over are
-/// forgotten (so the map holds about one minute's uploaders).
+/// Past this many tokens remembered (or twice what the last pruning kept),
+/// the ones whose minute is over are forgotten: the map holds about one
+/// minute's uploaders, and pruning costs O(1) per upload on average.
 const PRUNE_AT: usize = 4096;
 
 #[derive(Debug, Default)]
@@ -29,7 +30,22 @@ pub struct ClientTelemetry {
     uploads: AtomicU64,
     /// When each token last uploaded. A std Mutex: looked up and set,
     /// never held across `.await`.
-    last: Mutex<HashMap<String, Instant>>,
+    last: Mutex<Uploaders>,
+}
+
+#[derive(Debug)]
+struct Uploaders {
+    at: HashMap<String, Instant>,
+    prune_at: usize,
+}
+
+impl Default for Uploaders {
+    fn default() -> Self {
+        Uploaders {
+            at: HashMap::new(),
+            prune_at: PRUNE_AT,
+        }
+    }
 }
 
 impl ClientTelemetry {
@@ -39,16 +55,17 @@ impl ClientTelemetry {
         let now = Instant::now();
         {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(at) = last.get(token_id) {
+            if let Some(at) = last.at.get(token_id) {
                 let next = *at + UPLOAD_EVERY;
                 if now < next {
                     return Err(next - now);
                 }
             }
-            if last.len() >= PRUNE_AT {
-                last.retain(|_, at| now < *at + UPLOAD_EVERY);
+            if last.at.len() >= last.prune_at {
+                last.at.retain(|_, at| now < *at + UPLOAD_EVERY);
+                last.prune_at = PRUNE_AT.max(last.at.len() * 2);
             }
-            last.insert(token_id.to_owned(), now);
+            last.at.insert(token_id.to_owned(), now);
         }
         for (sum, v) in self.sums.iter().zip(upload.values()) {
             // Saturating: a sum that reached u64::MAX stays there.
@@ -109,5 +126,19 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_whose_minute_is_over_are_forgotten() {
+        let t = ClientTelemetry::default();
+        let up = TelemetryUpload::default();
+        for i in 0..PRUNE_AT {
+            t.accept(&format!("old-{i}"), &up).unwrap();
+        }
+        tokio::time::advance(UPLOAD_EVERY).await;
+        t.accept("new", &up).unwrap();
+        let last = t.last.lock().unwrap();
+        assert_eq!(last.at.len(), 1, "only the new token is remembered");
+        assert_eq!(last.prune_at, PRUNE_AT);
     }
 }
