@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use ledgerline_wire::{
     Cursor, DailyApproval, ErrorBody, Event, History, LockDate, LoginRequest, LoginResponse,
-    NewTransaction, PollResponse, ProfitLoss, TodayPending, Transaction, TransactionPage,
+    NewTransaction, PollResponse, ProfitLoss, TelemetryUpload, TodayPending, Transaction,
+    TransactionPage,
     TransactionPatch,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -85,6 +86,11 @@ impl Api {
 
     pub async fn logout(&self) -> Result<(), ApiError> {
         empty(self.request(Method::POST, "/v1/auth/logout")).await
+    }
+
+    /// `POST /v1/telemetry`: the counters' increase since the last upload.
+    pub async fn upload_telemetry(&self, upload: &TelemetryUpload) -> Result<(), ApiError> {
+        empty(self.request(Method::POST, "/v1/telemetry").json(upload)).await
     }
 
     /// One long-poll. `cursor: None` asks for the head, answered at once.

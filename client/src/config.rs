@@ -20,10 +20,22 @@ pub struct CoreConfig {
     pub backoff_max: Duration,
     /// Failures in a row after which the session is offline.
     pub offline_after_failures: u32,
-    /// While offline, lists are re-fetched and the long-poll probed every
+    /// While offline the long-poll is probed (a poll answered at once with
+    /// what changed after the cache's cursor) with jittered backoff, at most
+    /// this long apart: Live within this long of the server's return.
+    pub offline_probe_max: Duration,
+    /// Degraded (probes answered, the long-poll failing): one probe every
     /// jitter(`offline_poll_min`, `offline_poll_max`).
     pub offline_poll_min: Duration,
     pub offline_poll_max: Duration,
+    /// Back from a failure, every watched report is refreshed after
+    /// jitter(0, this): a fleet coming back at once is not a herd.
+    pub reconnect_refresh_spread: Duration,
+    /// The share of sessions that upload their counters (`POST
+    /// /v1/telemetry`), decided once per session: 0.02 in the product.
+    pub telemetry_sample_rate: f64,
+    /// A sampled session uploads every jitter(this / 2, this).
+    pub telemetry_every: Duration,
     /// The `timeout_ms` asked of the server's long-poll.
     pub poll_timeout: Duration,
     /// How much longer than `poll_timeout` an answer may take before the
@@ -69,8 +81,12 @@ impl Default for CoreConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(8),
             offline_after_failures: 3,
+            offline_probe_max: Duration::from_secs(5),
             offline_poll_min: Duration::from_secs(12),
             offline_poll_max: Duration::from_secs(18),
+            reconnect_refresh_spread: Duration::from_secs(10),
+            telemetry_sample_rate: 0.02,
+            telemetry_every: Duration::from_secs(300),
             poll_timeout: Duration::from_secs(25),
             poll_grace: Duration::from_secs(5),
             heartbeat: Duration::from_secs(10),

@@ -39,6 +39,7 @@ use crate::{
     },
     store::KvStore,
     telemetry::Telemetry,
+    upload,
     view::{
         Aggregates, Attention, Counters, Diagnostics, PatchBatch, ReportRange, Row, RowPage,
         RowQuery, SessionView, Status, StatusState, Subscribed, WriteFix,
@@ -279,6 +280,9 @@ impl Core {
         ctx.life.tracker.spawn(realtime::run(ctx.clone()));
         ctx.life.tracker.spawn(mutations::run(ctx.clone()));
         ctx.life.tracker.spawn(aggregates::run(ctx.clone(), agg_rx));
+        ctx.life
+            .tracker
+            .spawn(upload::run(ctx.clone(), rand::random()));
         let checkpointer = cache.spawn_checkpointer(CHECKPOINT_EVERY, ctx.life.cancel.clone());
         ctx.life.tracker.spawn(async move {
             let _ = checkpointer.await;
@@ -414,6 +418,13 @@ impl Core {
         Ok(())
     }
 
+    /// `retry_sync`: a poll loop waiting out a failure (a first sync that
+    /// failed, offline) tries again now instead of at its next backoff.
+    pub fn retry_sync(&self) -> Result<(), CommandError> {
+        self.ctx()?.sync.kick.notify_waiters();
+        Ok(())
+    }
+
     /// `needs_attention`: every write not yet on the server — unsent,
     /// refused or in conflict — with the server's reason, oldest first.
     pub async fn needs_attention(&self) -> Result<Vec<Attention>, CommandError> {
@@ -542,8 +553,9 @@ impl Core {
         }
     }
 
-    /// `window_focused`: re-fetches what is stale (lists 5 s when not live;
-    /// aggregates 25 s live, 10 s otherwise).
+    /// `window_focused`: re-fetches what is stale — lists (5 s) when not
+    /// live by kicking the poll loop into its next try now (a probe asks
+    /// only for what changed), aggregates 25 s live, 10 s otherwise.
     pub fn window_focused(&self) -> Result<(), CommandError> {
         let ctx = self.ctx()?;
         let live = ctx.status.get().state == StatusState::Live;
@@ -551,15 +563,7 @@ impl Core {
             .lists_synced_at()
             .is_none_or(|at| at.elapsed() >= self.shared.config.lists_stale);
         if !live && lists_stale {
-            let task_ctx = ctx.clone();
-            ctx.life.tracker.spawn(async move {
-                // A snapshot under way will do.
-                if let Ok(_one) = task_ctx.sync.snapshot_lock.try_lock() {
-                    if let Err(e) = realtime::refetch_lists(&task_ctx).await {
-                        tracing::debug!(error = %e, "focus re-fetch failed");
-                    }
-                }
-            });
+            ctx.sync.kick.notify_waiters();
         }
         let stale = self.profit_loss_stale(&ctx);
         for range in ctx.figures.reports.ranges() {

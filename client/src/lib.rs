@@ -17,7 +17,8 @@
 //! - [`view`]: the shapes windows see (`Row`, `Patch`, `PatchBatch`,
 //!   `Status`, `Aggregates`, `Diagnostics`, …).
 //! - [`session`]: a persisted session and the context its tasks share.
-//! - [`realtime`]: the poll loop(s), backoff, offline mode, snapshots.
+//! - [`realtime`]: the poll loop(s), backoff, offline probes.
+//! - `snapshot`: the first sync and re-snapshots (head, pages, cache).
 //! - [`watchdog`]: heartbeat and takeover of a stuck poll loop.
 //! - [`backoff`]: reconnect delays and jitter.
 //! - [`cache`]: the SQLite row cache, one file per identity with its lock
@@ -32,6 +33,7 @@
 //! - [`debounce`]: the keyed leading+trailing throttle.
 //! - [`flags`]: `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS`.
 //! - [`telemetry`]: counters for the diagnostics panel.
+//! - [`upload`]: the sampled sessions' counter uploads.
 //! - [`store`]: the key-value storage trait (and memory/JSON-file impls).
 //! - [`emit`]: the injected [`Emitter`].
 //! - [`api`]: the server's HTTP API.
@@ -54,8 +56,10 @@ pub mod mutations;
 pub mod outbox;
 pub mod realtime;
 pub mod session;
+mod snapshot;
 pub mod store;
 pub mod telemetry;
+pub mod upload;
 pub mod view;
 pub mod watchdog;
 

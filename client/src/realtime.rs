@@ -7,12 +7,18 @@
 //! cache's seq, applies each answer in one transaction, tells the
 //! aggregates refresher which report dates changed, and honours
 //! `retry_after_ms` and `reset`. Failures back off with jitter; after
-//! `offline_after_failures` in a row the session is offline and the lists
-//! are re-fetched every jitter(12 s, 18 s) until a poll succeeds again.
+//! `offline_after_failures` in a row the session is offline and the loop
+//! probes instead of long-polling: a poll with the shortest timeout, which
+//! answers at once with only the events after the cache's cursor (or
+//! `reset`, the one case that re-snapshots), at most `offline_probe_max`
+//! (5 s) apart — or jitter(12 s, 18 s) apart while the server answers probes
+//! but not long-polls ([`Backoff`]). Applied like any answer, a probe
+//! re-renders only the windows whose rows changed; nothing re-fetches the
+//! org while offline.
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
-use ledgerline_wire::{Cursor, Event, Transaction};
+use ledgerline_wire::{Cursor, Event};
 use tokio::{
     task::JoinHandle,
     time::{interval, sleep, Instant, MissedTickBehavior},
@@ -21,13 +27,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     aggregates,
-    backoff::{plus_jitter, Backoff, Retry},
-    cache::SnapshotAt,
+    backoff::{jitter, plus_jitter, Backoff, Retry},
     error::ApiError,
     integrity,
     session::SessionCtx,
+    snapshot::snapshot,
     telemetry::Telemetry,
-    view::{StatusState, SyncProgress},
+    view::StatusState,
     watchdog::{supervise, Heartbeat, WatchdogTiming},
 };
 
@@ -130,10 +136,13 @@ impl Pulse<'_> {
     }
 }
 
+/// The `timeout_ms` of a probe: the server's smallest, so it answers at
+/// once with what changed after the cursor.
+const PROBE_WAIT: Duration = Duration::from_millis(1);
+
 async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken, leader: bool) {
     let config = &ctx.config;
     let mut backoff = Backoff::new(config);
-    let expected = config.poll_timeout + config.poll_grace;
     let pulse = Pulse {
         hb: &hb,
         every: config.heartbeat,
@@ -154,6 +163,14 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 continue;
             }
         };
+        // Offline, a probe: answered at once if the server is back.
+        let probing = backoff.is_offline() && cursor.is_some();
+        let wait = if probing {
+            Telemetry::add(&ctx.telemetry.offline_probes, 1);
+            PROBE_WAIT
+        } else {
+            config.poll_timeout
+        };
         // Before the first snapshot there is nothing to poll from.
         let result = match &cursor {
             None => pulse
@@ -162,9 +179,8 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                 .map(|r| r.map(|_| None)),
             Some(c) => pulse
                 .wait_within(
-                    ctx.api
-                        .poll(Some(c), config.poll_timeout, config.poll_grace),
-                    expected,
+                    ctx.api.poll(Some(c), wait, config.poll_grace),
+                    wait + config.poll_grace,
                 )
                 .await
                 .map(|r| r.map(Some)),
@@ -183,7 +199,11 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
             }
             Ok(Some(resp)) => {
                 Telemetry::add(&ctx.telemetry.polls, 1);
-                backoff.succeeded();
+                if probing {
+                    backoff.probe_answered();
+                } else {
+                    backoff.succeeded();
+                }
                 if ctx.status.get().state != StatusState::CacheError {
                     went_live(&ctx);
                 }
@@ -275,21 +295,36 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
 }
 
 /// Marks the session live; coming back from a failure, every watched
-/// report is refreshed (its figures may have moved meanwhile).
+/// report is refreshed (its figures may have moved meanwhile) after
+/// jitter(0, `reconnect_refresh_spread`), so a fleet that reconnects at
+/// once does not fetch its reports at once; so is the lock date (a change
+/// arrives as an event too, unless the log was pruned past it or the cache
+/// predates lock dates).
 fn went_live(ctx: &Arc<SessionCtx>) {
     let was = ctx.status.get().state;
     ctx.status.set(StatusState::Live);
     if was != StatusState::Live {
-        let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
-        // A lock date moved while away arrives as an event too, unless the
-        // log was pruned past it or the cache predates lock dates.
+        let spread = ctx.config.reconnect_refresh_spread;
+        let delay = if spread.is_zero() {
+            let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
+            None
+        } else {
+            Some(jitter(Duration::ZERO, spread))
+        };
         let task = ctx.clone();
         ctx.life.tracker.spawn(async move {
-            tokio::select! {
-                _ = task.life.cancel.cancelled() => {}
-                read = integrity::refresh_lock_date(&task) => if let Err(e) = read {
+            let refresh = async {
+                if let Some(delay) = delay {
+                    sleep(delay).await;
+                    let _ = task.figures.inbox.send(aggregates::Msg::RefreshAll);
+                }
+                if let Err(e) = integrity::refresh_lock_date(&task).await {
                     tracing::debug!(error = %e, "reading the lock date failed");
                 }
+            };
+            tokio::select! {
+                _ = task.life.cancel.cancelled() => {}
+                _ = refresh => {}
             }
         });
     }
@@ -306,122 +341,26 @@ async fn cache_failed(ctx: &SessionCtx, backoff: &mut Backoff, pulse: &Pulse<'_>
     pulse.wait(sleep(delay.min(ctx.config.backoff_max))).await
 }
 
-/// After a failure: reconnecting with backoff, or offline with a list
-/// re-fetch per jitter(12 s, 18 s). `None` when cancelled.
+/// After a failure: reconnecting, or offline until the next probe, for
+/// the backoff's delay — cut short by a kick (`retry_sync`, a window
+/// focused while not live). `None` when cancelled.
 async fn wait_retry(ctx: &Arc<SessionCtx>, backoff: &mut Backoff, pulse: &Pulse<'_>) -> Option<()> {
-    match backoff.failed() {
+    let d = match backoff.failed() {
         Retry::Reconnect(d) => {
             ctx.status.set(StatusState::Reconnecting);
-            pulse.wait(sleep(d)).await
+            d
         }
         Retry::Offline(d) => {
             ctx.status.set(StatusState::Offline);
-            pulse.wait(sleep(d)).await?;
-            Telemetry::add(&ctx.telemetry.offline_refetches, 1);
-            match pulse.wait(refetch_lists(ctx)).await? {
-                Ok(_) => tracing::debug!("offline: lists re-fetched"),
-                Err(ApiError::Unauthorized) => {
-                    ctx.unauthorized();
-                    return None;
-                }
-                Err(e) => tracing::debug!(error = %e, "offline: list re-fetch failed"),
+            d
+        }
+    };
+    pulse
+        .wait(async {
+            tokio::select! {
+                _ = sleep(d) => {}
+                _ = ctx.sync.kick.notified() => tracing::debug!("kicked: retrying now"),
             }
-            Some(())
-        }
-    }
-}
-
-/// A full snapshot: the head cursor first, then every page, then the cache
-/// made equal to them at that head. `polled` is the cursor whose answer said
-/// `reset` (`None`: the cache had none yet); if another loop has moved the
-/// cache past it meanwhile, this one is skipped.
-pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Result<(), ApiError> {
-    let _one = ctx.sync.snapshot_lock.lock().await;
-    // Another loop moved the cache past what this one polled (or made the
-    // first snapshot) while it waited for the lock.
-    if ctx.cache.seq().await.ok().flatten() > polled {
-        return Ok(());
-    }
-    let head = head(ctx).await?;
-    // Before the rows: a crash in between leaves the new epoch with the old
-    // seq, which the server answers with `reset` — another snapshot.
-    ctx.cache
-        .remember_epoch(&head)
+        })
         .await
-        .map_err(|e| ApiError::Decode(e.to_string()))?;
-    // Read after the head: an event changing it later comes through the poll.
-    integrity::refresh_lock_date(ctx).await?;
-    rows_at(ctx, SnapshotAt::Head(head.seq())).await
-}
-
-/// The server's head cursor, answered at once.
-async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
-    let head = ctx
-        .api
-        .poll(None, ctx.config.poll_timeout, ctx.config.poll_grace)
-        .await?;
-    let head = head
-        .response
-        .cursor
-        .parse::<Cursor>()
-        .map_err(|e| ApiError::Decode(e.to_string()))?;
-    Telemetry::raise(&ctx.telemetry.head_seq, head.seq());
-    Ok(head)
-}
-
-/// A re-fetch of every row beside the poll loop (window focus, offline):
-/// stamped with the head read before its pages, so the cache drops it if
-/// the poll loop has applied later events meanwhile — one ordered writer.
-pub(crate) async fn refetch_lists(ctx: &Arc<SessionCtx>) -> Result<(), ApiError> {
-    let head = head(ctx).await?;
-    let known = ctx.cache.cursor().await.ok().flatten();
-    if known
-        .as_ref()
-        .and_then(Cursor::epoch)
-        .is_some_and(|e| Some(e) != head.epoch())
-    {
-        // Another database now: the poll loop's `reset` re-snapshots.
-        return Ok(());
-    }
-    rows_at(ctx, SnapshotAt::NotBefore(head.seq())).await
-}
-
-/// Fetches every row and makes the cache equal to them at `at`.
-async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> {
-    let mut rows: Vec<Transaction> = Vec::new();
-    let mut after: Option<String> = None;
-    ctx.emitter.sync_progress(SyncProgress {
-        done: 0,
-        total: None,
-        finished: false,
-    });
-    loop {
-        let page = ctx
-            .api
-            .list_transactions(ctx.config.snapshot_page, after.as_deref())
-            .await?;
-        rows.extend(page.items);
-        ctx.emitter.sync_progress(SyncProgress {
-            done: rows.len() as u64,
-            total: None,
-            finished: false,
-        });
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    let done = rows.len() as u64;
-    ctx.cache
-        .replace_all(rows, at)
-        .await
-        .map_err(|e| ApiError::Decode(format!("cache: {e}")))?;
-    ctx.lists_synced();
-    ctx.emitter.sync_progress(SyncProgress {
-        done,
-        total: Some(done),
-        finished: true,
-    });
-    let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
-    Ok(())
 }

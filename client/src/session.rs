@@ -184,6 +184,9 @@ pub(crate) struct Lifetime {
 pub(crate) struct SyncState {
     /// One snapshot at a time.
     pub(crate) snapshot_lock: tokio::sync::Mutex<()>,
+    /// Wakes a poll loop waiting out a failure to try at once (`retry_sync`,
+    /// a window focused while not live).
+    pub(crate) kick: Notify,
     /// When the lists were last known current (a poll answered or a
     /// snapshot finished). A std Mutex: set and read, never across `.await`.
     pub(crate) synced_at: Mutex<Option<Instant>>,

@@ -1,9 +1,12 @@
 //! Counters for the diagnostics panel and for load tools: leader changes,
 //! suppressed follower polls, debounce fires, polls, events applied,
 //! aggregate fetches, plus two gauges (outbox depth, lag behind the head).
-//! Relaxed atomics: each is a tally, never used to order anything.
+//! Relaxed atomics: each is a tally, never used to order anything. A
+//! sampled few sessions upload the tallies ([`crate::upload`]).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use ledgerline_wire::TelemetryUpload;
 
 use crate::view::Counters;
 
@@ -25,8 +28,8 @@ pub struct Telemetry {
     pub(crate) head_seq: AtomicU64,
     /// The seq the cache is at.
     pub(crate) cache_seq: AtomicU64,
-    /// Times the offline loop re-fetched lists (not in `Counters`).
-    pub(crate) offline_refetches: AtomicU64,
+    /// Probes sent while offline (not in `Counters`).
+    pub(crate) offline_probes: AtomicU64,
 }
 
 impl Telemetry {
@@ -60,8 +63,25 @@ impl Telemetry {
         }
     }
 
-    /// How many times the offline loop has re-fetched the lists.
-    pub fn offline_refetches(&self) -> u64 {
-        self.offline_refetches.load(Relaxed)
+    /// The counters as uploaded (`POST /v1/telemetry`), totals since the
+    /// session started; the uploader sends the increase since its last.
+    pub fn upload_totals(&self) -> TelemetryUpload {
+        TelemetryUpload {
+            leader_acquired: self.leader_acquired.load(Relaxed),
+            leader_lost: self.leader_lost.load(Relaxed),
+            follower_suppressed_polls: self.follower_suppressed_polls.load(Relaxed),
+            derived_debounce_fired: self.derived_debounce_fired.load(Relaxed),
+            polls: self.polls.load(Relaxed),
+            events_applied: self.events_applied.load(Relaxed),
+            aggregate_fetches: self.aggregate_fetches.load(Relaxed),
+            events_skipped: self.events_skipped.load(Relaxed),
+            cache_write_failures: self.cache_write_failures.load(Relaxed),
+            offline_probes: self.offline_probes.load(Relaxed),
+        }
+    }
+
+    /// How many probes the poll loop has sent while offline.
+    pub fn offline_probes(&self) -> u64 {
+        self.offline_probes.load(Relaxed)
     }
 }

@@ -232,11 +232,15 @@ pub struct Aggregates {
     pub catching_up: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncProgress {
     pub done: u64,
     pub total: Option<u64>,
     pub finished: bool,
+    /// The snapshot failed (why): it is retried on the backoff, or at once
+    /// with `retry_sync`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A queued write the server refused: its row was rolled back.

@@ -16,6 +16,8 @@
 //! - [`domain`]: newtypes parsed once at the edge (page cursors, tokens,
 //!   password hashes, transaction field rules).
 //! - [`metrics`]: the Prometheus text of `/metrics`, rendered in one place.
+//! - [`telemetry`]: the sums of the desktop sessions' counter uploads and
+//!   their once-a-minute limit per token.
 //! - [`retention`]: the task that prunes the event log (once per fleet).
 //! - [`sessions`]: the in-process session cache (no database query per poll).
 //! - [`bus`]: NATS between the instances of a fleet — events, logouts,
@@ -36,6 +38,7 @@ pub mod retention;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 
 use axum::Router;
 use tokio::net::TcpListener;

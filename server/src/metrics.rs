@@ -1,7 +1,9 @@
 //! Prometheus metrics, rendered in one place. The realtime series
 //! (`ledgerline_realtime_*`, `ledgerline_events_published_total`) are the
 //! hub's own counters and gauges ([`crate::realtime::MetricsSnapshot`]),
-//! read at scrape time; server-wide series other modules add go here too.
+//! read at scrape time; server-wide series other modules add go here too,
+//! among them the desktop sessions' uploaded counters
+//! (`ledgerline_client_*_total`, [`crate::telemetry`]).
 
 use crate::state::AppState;
 
@@ -11,6 +13,8 @@ pub fn render(state: &AppState) -> String {
     state.hub().metrics().render(&mut out);
     render_fleet(state, &mut out);
     render_connections(state, &mut out);
+    state.client_telemetry().render(&mut out);
+    state.requests().render(&mut out);
     out
 }
 

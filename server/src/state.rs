@@ -15,6 +15,7 @@ use ledgerline_wire::Event;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    api::requests::RequestCounts,
     bus::{Bus, Feeds},
     config::RealtimeConfig,
     conn,
@@ -22,6 +23,7 @@ use crate::{
     realtime::Hub,
     sessions::SessionCache,
     store::{Store, StoreError},
+    telemetry::ClientTelemetry,
 };
 
 /// Cheap to clone: one `Arc` inside.
@@ -41,6 +43,10 @@ struct Shared {
     signals: Arc<Signals>,
     /// The connection layer's budget and counters.
     connections: Arc<conn::budget::Counters>,
+    /// The desktop sessions' uploaded counters.
+    client_telemetry: ClientTelemetry,
+    /// Requests answered, by route.
+    requests: Arc<RequestCounts>,
     /// The bus's and the fleet tasks'.
     tasks: TaskTracker,
     cancel: CancellationToken,
@@ -71,6 +77,8 @@ impl AppState {
                 bus: None,
                 signals: Signals::new(),
                 connections: Arc::default(),
+                client_telemetry: ClientTelemetry::default(),
+                requests: Arc::default(),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
             }),
@@ -114,6 +122,16 @@ impl AppState {
     /// timeouts), for `/metrics`.
     pub fn connections(&self) -> &Arc<conn::budget::Counters> {
         &self.shared.connections
+    }
+
+    /// The sums of the desktop sessions' counter uploads, for `/metrics`.
+    pub fn client_telemetry(&self) -> &ClientTelemetry {
+        &self.shared.client_telemetry
+    }
+
+    /// Requests answered through the router, by route, for `/metrics`.
+    pub fn requests(&self) -> &Arc<RequestCounts> {
+        &self.shared.requests
     }
 
     pub fn bus(&self) -> Option<&Bus> {

@@ -6,7 +6,10 @@
 //! | `LEDGERLINE_SERVER`, `LEDGERLINE_EMAIL`, `LEDGERLINE_PASSWORD` | all three: sign in without the form (kiosks, automation); `LEDGERLINE_EMAIL=a@x,b@y` signs in several accounts side by side, with one password for all or a comma-separated list |
 //! | `LEDGERLINE_BACKOFF_BASE_MS`, `LEDGERLINE_BACKOFF_MAX_MS` | reconnect backoff (500 ms doubling to 8 s) |
 //! | `LEDGERLINE_OFFLINE_AFTER_FAILURES` | failures in a row before "offline" (3) |
-//! | `LEDGERLINE_OFFLINE_POLL_MIN_MS`, `LEDGERLINE_OFFLINE_POLL_MAX_MS` | offline re-fetch cadence, jittered (12 000–18 000) |
+//! | `LEDGERLINE_OFFLINE_PROBE_MAX_MS` | offline, the most time between probes of the long-poll (5 000): Live within this long of the server's return |
+//! | `LEDGERLINE_OFFLINE_POLL_MIN_MS`, `LEDGERLINE_OFFLINE_POLL_MAX_MS` | probe cadence while the server answers probes but not long-polls, jittered (12 000–18 000) |
+//! | `LEDGERLINE_RECONNECT_REFRESH_SPREAD_MS` | back from a failure, reports are refreshed after jitter(0, this) (10 000) |
+//! | `LEDGERLINE_TELEMETRY_SAMPLE_RATE` | share of sessions uploading their counters, 0–1 (0.02) |
 //! | `LEDGERLINE_POLL_TIMEOUT_MS` | the long-poll timeout asked of the server (25 000) |
 //! | `LEDGERLINE_REQUEST_TIMEOUT_MS` | every other request (15 000) |
 //! | `FIN_LEADER_ENABLED`, `FIN_DERIVED_DEBOUNCE_MS` | the core's flags; read by the core itself (store, then environment) |
@@ -30,6 +33,12 @@ type Field = fn(&mut CoreConfig) -> &mut Duration;
 const DURATION_KNOBS: &[(&str, Field)] = &[
     ("LEDGERLINE_BACKOFF_BASE_MS", |c| &mut c.backoff_base),
     ("LEDGERLINE_BACKOFF_MAX_MS", |c| &mut c.backoff_max),
+    ("LEDGERLINE_OFFLINE_PROBE_MAX_MS", |c| {
+        &mut c.offline_probe_max
+    }),
+    ("LEDGERLINE_RECONNECT_REFRESH_SPREAD_MS", |c| {
+        &mut c.reconnect_refresh_spread
+    }),
     ("LEDGERLINE_OFFLINE_POLL_MIN_MS", |c| {
         &mut c.offline_poll_min
     }),
@@ -40,6 +49,7 @@ const DURATION_KNOBS: &[(&str, Field)] = &[
     ("LEDGERLINE_REQUEST_TIMEOUT_MS", |c| &mut c.request_timeout),
 ];
 const OFFLINE_AFTER_FAILURES: &str = "LEDGERLINE_OFFLINE_AFTER_FAILURES";
+const TELEMETRY_SAMPLE_RATE: &str = "LEDGERLINE_TELEMETRY_SAMPLE_RATE";
 
 /// What the environment asked for.
 #[derive(Debug, Clone)]
@@ -134,6 +144,16 @@ impl ShellConfig {
                 .try_into()
                 .map_err(|_| format!("{OFFLINE_AFTER_FAILURES} is too large"))?;
         }
+        if let Some(v) = get(TELEMETRY_SAMPLE_RATE) {
+            core.telemetry_sample_rate = v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| {
+                    format!("{TELEMETRY_SAMPLE_RATE}={v:?} is not a number from 0 to 1")
+                })?;
+        }
         if core.offline_poll_min > core.offline_poll_max {
             return Err(
                 "LEDGERLINE_OFFLINE_POLL_MIN_MS is above LEDGERLINE_OFFLINE_POLL_MAX_MS".into(),
@@ -202,9 +222,13 @@ mod tests {
             ("LEDGERLINE_OFFLINE_POLL_MAX_MS", "2500"),
             ("LEDGERLINE_BACKOFF_BASE_MS", "100"),
             ("LEDGERLINE_OFFLINE_AFTER_FAILURES", "2"),
+            ("LEDGERLINE_OFFLINE_PROBE_MAX_MS", "900"),
+            ("LEDGERLINE_TELEMETRY_SAMPLE_RATE", "1"),
             ("LEDGERLINE_DATA_DIR", "/tmp/x"),
         ])
         .unwrap();
+        assert_eq!(c.core.offline_probe_max, Duration::from_millis(900));
+        assert_eq!(c.core.telemetry_sample_rate, 1.0);
         assert_eq!(c.core.offline_poll_min, Duration::from_millis(1500));
         assert_eq!(c.core.offline_poll_max, Duration::from_millis(2500));
         assert_eq!(c.core.backoff_base, Duration::from_millis(100));

@@ -57,6 +57,14 @@ export function SyncBar() {
         First sync: {p.done.toLocaleString()}
         {p.total ? ` of ${p.total.toLocaleString()}` : ""} rows
       </span>
+      {p.error && (
+        <span className="sync-stopped" role="alert" data-testid="sync-error">
+          stopped: {p.error}. Retrying on its own —{" "}
+          <button type="button" data-testid="sync-retry" onClick={() => ipc.retrySync().catch(() => {})}>
+            Retry now
+          </button>
+        </span>
+      )}
     </div>
   );
 }

@@ -26,6 +26,8 @@ export interface DevBackend {
   /** Hold server confirmations (optimistic rows stay pending) until `release()`. */
   hold(): void;
   release(): void;
+  /** How many times `retry_sync` was called. */
+  syncRetries(): number;
 }
 
 export function installDevBackend(): DevBackend {
@@ -37,6 +39,7 @@ export function installDevBackend(): DevBackend {
   let nextSub = 1;
   const watched: ReportRange[] = [];
   const flags = { FIN_LEADER_ENABLED: true, FIN_DERIVED_DEBOUNCE_MS: 1000 };
+  let retrySyncs = 0;
   const counters = {
     leader_acquired: 1, leader_lost: 0, follower_suppressed_polls: 0, derived_debounce_fired: 0, polls: 0,
     events_applied: 0, aggregate_fetches: 0, outbox_depth: 0, events_skipped: 0, cache_write_failures: 0, lag_behind_head: 0,
@@ -237,6 +240,10 @@ export function installDevBackend(): DevBackend {
       return null;
     },
     window_focused: () => null,
+    retry_sync: () => {
+      retrySyncs++;
+      return null;
+    },
     diagnostics: (): Diagnostics => ({ status, seq, counters: { ...counters, polls: ++counters.polls }, flags: { ...flags } }),
     set_flag: (a) => {
       if (a.name === "FIN_LEADER_ENABLED") flags.FIN_LEADER_ENABLED = Boolean(a.value);
@@ -289,5 +296,6 @@ export function installDevBackend(): DevBackend {
       held = null;
       for (const fn of fns) fn();
     },
+    syncRetries: () => retrySyncs,
   };
 }

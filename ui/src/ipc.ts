@@ -96,6 +96,8 @@ export const unwatchReport = (range: ReportRange) => call<null>("unwatch_report"
 // --- app -------------------------------------------------------------------
 
 export const windowFocused = () => call<null>("window_focused");
+/** A failed sync (or an offline probe) is tried again now. */
+export const retrySync = () => call<null>("retry_sync");
 export const diagnostics = () => call<Diagnostics>("diagnostics");
 export const setFlag = <N extends FlagName>(name: N, value: Flags[N]) => call<Diagnostics>("set_flag", { name, value });
 export const openWindow = (target: WindowTarget, session?: string) =>

@@ -224,6 +224,8 @@ export interface SyncProgress {
   done: number;
   total: number | null;
   finished: boolean;
+  /** The snapshot stopped after `done` rows, and why (retried on the backoff, or now with `retry_sync`). */
+  error?: string;
 }
 
 /** `create_transaction` input (wire `NewTransaction`). */

@@ -42,11 +42,13 @@ async function mount(search: string) {
   });
 }
 
+let backend: ReturnType<typeof installDevBackend>;
+
 beforeAll(async () => {
   Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 520 });
   Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 900 });
   installTestHook();
-  installDevBackend();
+  backend = installDevBackend();
   await ipc.signIn("http://127.0.0.1:8787", "manager@demo.test", "demo");
 });
 afterEach(async () => {
@@ -110,6 +112,28 @@ describe("first sync", () => {
     expect(bar.textContent).toMatch(/200 of 1,000/);
     await act(async () => {
       await emit("sync_progress", { done: 1000, total: 1000, finished: true });
+    });
+    await waitFor(() => tid("sync-progress") === null, "bar gone");
+  });
+
+  it("says when a sync failed and retries it on demand", async () => {
+    await mount("");
+    await waitFor(() => tid("table-revenue"), "finance page");
+    await act(async () => {
+      await emit("sync_progress", { done: 0, total: null, finished: false, error: "server unreachable: connection refused" });
+    });
+    const error = await waitFor(() => tid("sync-error"), "the failure");
+    expect(error.textContent).toMatch(/server unreachable/);
+    const before = backend.syncRetries();
+    await act(async () => tid("sync-retry")!.click());
+    await waitFor(() => tid("sync-error"), "still shown until a sync moves");
+    expect(backend.syncRetries()).toBe(before + 1);
+    await act(async () => {
+      await emit("sync_progress", { done: 100, total: null, finished: false });
+    });
+    await waitFor(() => tid("sync-error") === null, "the failure gone once the retry moves");
+    await act(async () => {
+      await emit("sync_progress", { done: 100, total: 100, finished: true });
     });
     await waitFor(() => tid("sync-progress") === null, "bar gone");
   });

@@ -10,6 +10,7 @@
 //! - [`history`]: a transaction's change history, and the lock-date body.
 //! - [`reports`]: the derived aggregates (profit-loss, daily approval, today-pending).
 //! - [`realtime`]: events and the long-poll response.
+//! - [`telemetry`]: the desktop core's sampled counters upload.
 //! - [`rules`]: the field rules both sides check (lengths, dates, amounts).
 //! - [`error`]: the `{"error": {code, message}}` body.
 //! - [`whole`]: whole numbers in request bodies (`100` or `100.0`).
@@ -25,6 +26,7 @@ pub mod money;
 pub mod realtime;
 pub mod reports;
 pub mod rules;
+pub mod telemetry;
 pub mod whole;
 
 pub use auth::{LoginRequest, LoginResponse, OrgInfo, PropertyInfo, Role, UserInfo};
@@ -38,3 +40,4 @@ pub use history::{Actor, History, HistoryAction, HistoryItem, LockDate};
 pub use money::Currency;
 pub use realtime::{Event, EventRow, EventType, PollResponse};
 pub use reports::{CategoryTotals, DailyApproval, DayTotals, ProfitLoss, TodayPending};
+pub use telemetry::TelemetryUpload;

@@ -26,6 +26,26 @@ pub fn i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> 
     }
 }
 
+/// A `u64` written as `100` or `100.0`.
+pub fn u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(u64),
+        Float(f64),
+    }
+    match Number::deserialize(deserializer)? {
+        Number::Int(n) => Ok(n),
+        Number::Float(f) if f.fract() == 0.0 && f >= 0.0 && f < 2f64.powi(64) => {
+            // In range and whole: the cast is exact.
+            Ok(f as u64)
+        }
+        Number::Float(f) => Err(de::Error::custom(format!(
+            "invalid value: {f}, expected a whole number from 0 (u64)"
+        ))),
+    }
+}
+
 /// [`i64()`] for an optional field (use with `#[serde(default)]`).
 pub fn option_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]

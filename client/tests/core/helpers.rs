@@ -101,6 +101,19 @@ impl TestServer {
         }
     }
 
+    /// The value of the `/metrics` line that starts with `series ` (0 when
+    /// the series is absent).
+    pub(crate) async fn metric(&self, series: &str) -> Result<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.url))
+            .await?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0))
+    }
+
     /// `ledgerline_realtime_waiters` from `/metrics` (summed over labels).
     pub(crate) async fn waiters(&self) -> Result<u64> {
         let text = reqwest::get(format!("{}/metrics", self.url))
@@ -221,8 +234,11 @@ pub(crate) fn test_config(dir: &Path) -> CoreConfig {
     CoreConfig {
         backoff_base: Duration::from_millis(40),
         backoff_max: Duration::from_millis(200),
+        offline_probe_max: Duration::from_millis(200),
         offline_poll_min: Duration::from_millis(300),
         offline_poll_max: Duration::from_millis(450),
+        reconnect_refresh_spread: Duration::ZERO,
+        telemetry_sample_rate: 0.0,
         poll_timeout: Duration::from_millis(1_500),
         poll_grace: Duration::from_millis(1_000),
         heartbeat: Duration::from_millis(500),

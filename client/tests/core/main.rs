@@ -5,5 +5,6 @@
 mod helpers;
 mod integrity;
 mod mutations;
+mod offline;
 mod realtime;
 mod session;

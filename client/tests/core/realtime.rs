@@ -1,6 +1,6 @@
 //! The long-poll against the real server: one waiter per session however
-//! many windows, the rollback flag, a 1000-event burst, offline and back,
-//! both orders of the optimistic-create race, and `reset`.
+//! many windows, the rollback flag, a 1000-event burst (offline and back:
+//! `offline.rs`), both orders of the optimistic-create race, and `reset`.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -264,88 +264,6 @@ async fn a_burst_of_1000_events_reaches_every_window_exactly_and_aggregates_are_
     )
     .unwrap();
     assert_eq!(latest.daily_approval, Some(server_daily));
-}
-
-#[tokio::test]
-async fn offline_polls_every_jitter_interval_and_comes_back_live_with_everything() {
-    let mut server = TestServer::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let c = TestCore::signed_in(&server, dir.path(), OWNER).await;
-    live(&c.core).await;
-    let p = first_property(&c.core);
-    server.stop();
-    let core = c.core.clone();
-    wait_until("offline", Duration::from_secs(15), || {
-        let s = core.status().state;
-        async move { s == StatusState::Offline }
-    })
-    .await
-    .unwrap();
-
-    // The offline loop re-fetches lists every jitter(300 ms, 450 ms) here
-    // (12–18 s in the product): watch a few intervals.
-    let mut seen = c.core.telemetry().offline_refetches();
-    let mut at = Vec::new();
-    let watch_until = Instant::now() + Duration::from_millis(2_500);
-    while Instant::now() < watch_until {
-        let now = c.core.telemetry().offline_refetches();
-        if now != seen {
-            seen = now;
-            at.push(Instant::now());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(at.len() >= 2, "{} refetches in 2.5 s", at.len());
-    for pair in at.windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(
-            gap >= Duration::from_millis(290),
-            "refetched after only {gap:?}"
-        );
-        // Generous: a loaded CI box may be slow to run the loop.
-        assert!(gap <= Duration::from_millis(450 + 600), "waited {gap:?}");
-    }
-
-    // Written meanwhile: by this core (queued) and by someone else.
-    for i in 0..3 {
-        c.core
-            .create_transaction(new_txn(&p, 700 + i, "while offline"))
-            .await
-            .unwrap();
-    }
-    server.restart().await;
-    let other = server.http().login(MANAGER).await.unwrap();
-    for i in 0..5 {
-        other
-            .create(&new_txn(&p, 900 + i, "written as it came back"))
-            .await
-            .unwrap();
-    }
-    live(&c.core).await;
-    let core = c.core.clone();
-    let other2 = other.clone();
-    wait_until(
-        "the cache to equal the server",
-        Duration::from_secs(15),
-        || {
-            let core = core.clone();
-            let other = other2.clone();
-            async move {
-                let server = server_set(&other.all().await.unwrap());
-                let cached: BTreeSet<_> = core
-                    .cache()
-                    .all_rows()
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| (r.id, r.version))
-                    .collect();
-                server == cached && core.outbox().await.unwrap().is_empty()
-            }
-        },
-    )
-    .await
-    .unwrap();
 }
 
 /// A core whose poll loops run only while a window is subscribed
@@ -762,7 +680,7 @@ async fn a_cache_that_cannot_store_an_answer_backs_off_in_an_error_state_not_liv
 }
 
 #[tokio::test]
-async fn focus_refetches_beside_the_poll_loop_never_lose_or_revive_a_row() {
+async fn focus_while_not_live_kicks_the_poll_loop_and_never_loses_or_revives_a_row() {
     let mut server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let config = ledgerline_client::CoreConfig {
@@ -784,8 +702,8 @@ async fn focus_refetches_beside_the_poll_loop_never_lose_or_revive_a_row() {
     }
     live(&c.core).await;
     // Down and back: the core is not live for a moment, so each focus
-    // starts a paged re-fetch while the poll loop reconnects and applies
-    // the writes made meanwhile.
+    // kicks the poll loop into its next try at once while it reconnects
+    // and applies the writes made meanwhile.
     server.stop();
     let core = c.core.clone();
     wait_until("not live", Duration::from_secs(10), || {

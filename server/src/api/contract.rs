@@ -13,7 +13,10 @@
 
 use std::time::Duration;
 
-use ledgerline_wire::{money::MAX_AMOUNT_MINOR, rules::MAX_REASON_LEN, Currency};
+use ledgerline_wire::{
+    money::MAX_AMOUNT_MINOR, rules::MAX_REASON_LEN, telemetry::MAX_COUNTER_DELTA, Currency,
+    TelemetryUpload,
+};
 use serde_json::{json, Map, Value};
 
 use super::{auth, realtime};
@@ -158,6 +161,17 @@ fn body_rules(doc: &mut Value) {
     );
     set(doc, &format!("{fields}/currency"), schema_ref("Currency"));
     merge(doc, &format!("{fields}/client_mutation_id"), id_rule());
+
+    // A telemetry upload names known counters only, each a bounded increase.
+    let upload = format!("{schemas}/TelemetryUpload");
+    merge(doc, &upload, json!({"additionalProperties": false}));
+    for name in TelemetryUpload::NAMES {
+        set(
+            doc,
+            &format!("{upload}/properties/{name}"),
+            json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_COUNTER_DELTA, "default": 0}),
+        );
+    }
 }
 
 /// The finance-integrity fields (issue 11): the lock-date body, the

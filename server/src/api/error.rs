@@ -43,6 +43,9 @@ pub enum ApiError {
     PeriodLocked(chrono::NaiveDate),
     #[error("request body is larger than 1 MiB")]
     PayloadTooLarge,
+    /// A route with a smaller body limit than the router's: its bytes.
+    #[error("request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
     /// Logged by [`error_shape`]; the client sees a generic message.
     #[error("internal error")]
     Internal(String),
@@ -81,7 +84,9 @@ impl ApiError {
             ApiError::PeriodLocked(_) => {
                 (StatusCode::CONFLICT, ledgerline_wire::rules::PERIOD_LOCKED)
             }
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::PayloadTooLarge | ApiError::BodyTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long"),

@@ -3,7 +3,7 @@
 //! the realtime hub, map errors ([`error`]). Login's defences are modules of
 //! their own: the argon2 workers ([`hashers`]) and the per-account and
 //! per-address throttle ([`throttle`]); [`panics`] turns a handler panic
-//! into a 500.
+//! into a 500; [`telemetry`] takes the desktop sessions' counter uploads.
 
 pub mod approvals;
 pub mod auth;
@@ -20,7 +20,9 @@ pub mod principal;
 pub mod properties;
 pub mod realtime;
 pub mod reports;
+pub mod requests;
 pub mod settings;
+pub mod telemetry;
 pub mod throttle;
 pub mod transactions;
 
@@ -72,7 +74,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/approvals/daily", get(approvals::daily))
         .route("/v1/approvals/today-pending", get(approvals::today_pending))
         .route("/v1/realtime/poll", get(realtime::poll))
+        .route("/v1/telemetry", post(telemetry::upload))
         .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.requests().clone(),
+            requests::count,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(limits::request_limits))

@@ -10,7 +10,8 @@ use utoipa::{
 use axum::extract::State;
 
 use super::{
-    approvals, auth, contract, history, ops, properties, realtime, reports, settings, transactions,
+    approvals, auth, contract, history, ops, properties, realtime, reports, settings, telemetry,
+    transactions,
 };
 use crate::state::AppState;
 
@@ -35,6 +36,7 @@ use crate::state::AppState;
         approvals::today_pending,
         reports::profit_loss,
         realtime::poll,
+        telemetry::upload,
         ops::healthz,
         ops::metrics,
     ),

@@ -513,3 +513,55 @@ async fn long_uris_and_large_headers_below_hypers_limits_get_the_error_shape() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn telemetry_refuses_bad_bodies_with_400_and_sums_nothing() {
+    let app = spawn_app().await;
+    let owner = app.login("owner@demo.test").await;
+    let too_big = format!(
+        "{{\"polls\": {}}}",
+        ledgerline_wire::telemetry::MAX_COUNTER_DELTA + 1
+    );
+    let cases: [(&str, &str); 9] = [
+        ("{", "bad_request"),
+        ("[]", "validation_failed"),
+        ("null", "validation_failed"),
+        (r#"{"polls": -1}"#, "validation_failed"),
+        (r#"{"polls": 1.5}"#, "validation_failed"),
+        (r#"{"polls": "3"}"#, "validation_failed"),
+        (r#"{"bogus_counter": 1}"#, "validation_failed"),
+        (r#"{"polls": 1, "polls": 2}"#, "validation_failed"),
+        (&too_big, "validation_failed"),
+    ];
+    for (raw, code) in cases {
+        let response = send_raw(&app, Method::POST, "/v1/telemetry", &owner.token, raw).await;
+        let message = assert_error(response, StatusCode::BAD_REQUEST, code).await;
+        assert!(!message.contains("sqlx"), "{raw}: {message}");
+    }
+    // Not JSON by its content type.
+    let response = app
+        .request(Method::POST, "/v1/telemetry", &owner.token)
+        .header("content-type", "text/plain")
+        .body(r#"{"polls": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    let message = assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(message.contains("application/json"), "{message}");
+    // Larger than the route's 4 KiB (the router's 1 MiB is far above).
+    let padded = format!("{{\"polls\": 1{}}}", " ".repeat(5000));
+    let response = send_raw(&app, Method::POST, "/v1/telemetry", &owner.token, &padded).await;
+    let message = assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert!(message.contains("4096"), "{message}");
+    // Nothing was summed, and the token may still upload.
+    assert_eq!(app.metric("ledgerline_client_polls_total").await, 0.0);
+    let ok = send_raw(
+        &app,
+        Method::POST,
+        "/v1/telemetry",
+        &owner.token,
+        r#"{"polls": 1}"#,
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+}

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use ledgerline_server::RealtimeConfig;
+use ledgerline_wire::{telemetry::MAX_COUNTER_DELTA, TelemetryUpload};
 use serde_json::Value;
 
 use crate::helpers::{spawn_app_with, TestApp};
@@ -99,6 +100,21 @@ async fn request_fields_carry_their_real_rules() {
     assert_eq!(param(list, "from")["format"], "date");
     let one = &doc["paths"]["/v1/transactions/{id}"]["get"];
     assert_eq!(param(one, "id")["maxLength"], 128);
+
+    // Every counter the handler takes, bounded as it checks; nothing else.
+    let upload = &schemas["TelemetryUpload"];
+    assert_eq!(upload["additionalProperties"], false);
+    let fields = upload["properties"].as_object().unwrap();
+    assert_eq!(fields.len(), TelemetryUpload::NAMES.len());
+    for name in TelemetryUpload::NAMES {
+        assert_eq!(fields[name]["minimum"], 0, "{name}");
+        assert_eq!(fields[name]["maximum"], MAX_COUNTER_DELTA, "{name}");
+    }
+    assert!(upload["required"].as_array().is_none_or(Vec::is_empty));
+    let post = &doc["paths"]["/v1/telemetry"]["post"];
+    for status in ["204", "400", "401", "413", "429"] {
+        assert!(post["responses"][status].is_object(), "{status}");
+    }
 }
 
 #[tokio::test]

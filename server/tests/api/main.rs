@@ -21,6 +21,7 @@ mod poll_http;
 mod raw;
 mod realtime;
 mod reports;
+mod telemetry;
 mod throttle;
 mod token_cap;
 mod transactions;

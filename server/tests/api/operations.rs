@@ -62,6 +62,7 @@ async fn openapi_document_describes_every_route() {
         ("/v1/reports/profit-loss", "get"),
         ("/v1/approvals/daily", "get"),
         ("/v1/approvals/today-pending", "get"),
+        ("/v1/telemetry", "post"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ] {
@@ -73,6 +74,7 @@ async fn openapi_document_describes_every_route() {
         "ErrorBody",
         "Event",
         "ProfitLoss",
+        "TelemetryUpload",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }

@@ -45,6 +45,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         reports::unwatch_report,
         reports::save_csv,
         windows::window_focused,
+        windows::retry_sync,
         windows::open_window,
         diagnostics::diagnostics,
         diagnostics::set_flag,

@@ -25,6 +25,7 @@ pub const NAMES: &[&str] = &[
     "unwatch_report",
     "save_csv",
     "window_focused",
+    "retry_sync",
     "open_window",
     "diagnostics",
     "set_flag",

@@ -1,4 +1,5 @@
-//! `open_window` and `window_focused`.
+//! `open_window`, `window_focused` and `retry_sync` (both wake the
+//! session's poll loop out of its backoff).
 
 use ledgerline_client::CommandError;
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
@@ -25,4 +26,12 @@ pub async fn window_focused<R: Runtime>(
     shell: State<'_, Shell>,
 ) -> Result<(), CommandError> {
     shell.core_for(window.label()).window_focused()
+}
+
+#[tauri::command]
+pub async fn retry_sync<R: Runtime>(
+    window: WebviewWindow<R>,
+    shell: State<'_, Shell>,
+) -> Result<(), CommandError> {
+    shell.core_for(window.label()).retry_sync()
 }

@@ -110,6 +110,20 @@ impl TestServer {
             .sum::<f64>() as u64)
     }
 
+    /// The value of the `/metrics` line `series` (a name with its labels);
+    /// 0 while the series is absent.
+    pub(crate) async fn metric(&self, series: &str) -> Result<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.url))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0))
+    }
+
     /// Another client, signed in as `email`.
     pub(crate) async fn remote(&self, email: &str) -> Result<Remote> {
         Remote::login(&self.url, email).await
