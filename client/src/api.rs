@@ -7,8 +7,7 @@ use chrono::NaiveDate;
 use ledgerline_wire::{
     Cursor, DailyApproval, ErrorBody, Event, History, LockDate, LoginRequest, LoginResponse,
     NewTransaction, PollResponse, ProfitLoss, TelemetryUpload, TodayPending, Transaction,
-    TransactionPage,
-    TransactionPatch,
+    TransactionPage, TransactionPatch,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
