@@ -24,6 +24,8 @@
 //!   file; applies batches, serves lists; moves aside and rebuilds a file it
 //!   cannot use (`CacheError`).
 //! - [`fanout`]: the windows' subscriptions.
+//! - [`delivery`]: one window's messages: coalesced, split, rate-bounded,
+//!   each naming the seq before it.
 //! - [`outbox`]: the persistent queue of unconfirmed writes, and the ones
 //!   held for the user (refused, in conflict).
 //! - [`mutations`]: optimistic writes checked by the server's rules, the
@@ -37,6 +39,7 @@
 //! - [`api`]: the server's HTTP API.
 //! - [`config`]: [`CoreConfig`], every interval with its product default.
 //! - [`error`]: `ApiError` and the one serializable `CommandError`.
+//! - [`export`]: CSV export of a query, streamed from the cache into a file.
 
 pub mod aggregates;
 pub mod api;
@@ -45,8 +48,10 @@ pub mod cache;
 pub mod config;
 pub mod core;
 pub mod debounce;
+pub mod delivery;
 pub mod emit;
 pub mod error;
+pub mod export;
 pub mod fanout;
 pub mod flags;
 pub mod mutations;
@@ -60,12 +65,13 @@ pub mod watchdog;
 
 pub use crate::core::Core;
 pub use config::CoreConfig;
+pub use delivery::WindowMessage;
 pub use emit::{ChannelEmitter, CoreEvent, Emitter, NoopEmitter};
 pub use error::{ApiError, CommandError, ErrorKind};
 pub use fanout::Subscription;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
     Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,
-    Patch, PatchBatch, ReportRange, Row, RowPage, RowQuery, SessionView, Status, StatusState,
-    Subscribed, SyncProgress, WriteFix,
+    Patch, PatchBatch, ReportRange, Row, RowKey, RowPage, RowQuery, SessionView, Status,
+    StatusState, Subscribed, SyncProgress, WriteFix,
 };

@@ -4,5 +4,6 @@
 
 mod helpers;
 mod mutations;
+mod paging;
 mod realtime;
 mod session;
