@@ -6,7 +6,10 @@
 //! 2. event → subscriber latency inside the core (apply one poll answer in
 //!    its transaction, publish, received by each of 6 subscribers): p50/p99;
 //! 3. start with 200k cached rows → first page of rows (open the core,
-//!    resume the stored session, `list_rows` with the default page).
+//!    resume the stored session, `list_rows` with the default page);
+//! 4. a month of 100k+ rows: its first page as a window asks it (200 rows,
+//!    counted), every later keyset page of 5000, and the CSV export of the
+//!    whole month (rows/s).
 //!
 //! `cargo run --release -p ledgerline-client --example bench_core`
 
@@ -219,6 +222,58 @@ async fn main() -> anyhow::Result<()> {
         "filtered page (property + kind + date range, offset 1000; total {}): {:.1} ms",
         p.total.unwrap_or(0),
         filtered.elapsed().as_secs_f64() * 1e3
+    );
+
+    // 4. A month of 100k+ rows (the burst, all dated 2026-01-01, and the
+    // spread rows of January).
+    let january = RowQuery {
+        from: NaiveDate::from_ymd_opt(2026, 1, 1),
+        to: NaiveDate::from_ymd_opt(2026, 1, 31),
+        ..RowQuery::default()
+    };
+    let started = Instant::now();
+    let first = core
+        .list_rows(RowQuery {
+            limit: Some(200),
+            ..january.clone()
+        })
+        .await?;
+    let first_ms = started.elapsed().as_secs_f64() * 1e3;
+    let month_rows = first.total.unwrap_or(0);
+    let mut read = first.rows.len() as u64;
+    let mut after = first.next;
+    let started = Instant::now();
+    let mut pages = 0;
+    while let Some(key) = after.take() {
+        let page = core
+            .list_rows(RowQuery {
+                limit: Some(ledgerline_client::export::EXPORT_PAGE),
+                after: Some(key),
+                ..january.clone()
+            })
+            .await?;
+        read += page.rows.len() as u64;
+        after = page.next;
+        pages += 1;
+    }
+    let rest = started.elapsed().as_secs_f64();
+    assert_eq!(read, month_rows, "the keyset pages list every row once");
+    println!(
+        "a {month_rows}-row month: first page (200 rows + the count) {first_ms:.1} ms; the other {} rows in {pages} keyset pages of 5000: {:.0} ms ({:.0} rows/s)",
+        month_rows - 200,
+        rest * 1e3,
+        (month_rows - 200) as f64 / rest
+    );
+    let path = dir.path().join("january.csv");
+    let started = Instant::now();
+    let exported = core.export_csv(january, &path, |_| {}).await?;
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(exported.rows, month_rows);
+    println!(
+        "export of the {month_rows}-row month to CSV ({:.1} MB): {:.0} ms, {:.0} rows/s",
+        std::fs::metadata(&path)?.len() as f64 / 1e6,
+        secs * 1e3,
+        month_rows as f64 / secs
     );
     core.shutdown().await;
     Ok(())
