@@ -260,6 +260,66 @@ async fn list_filters_pages_and_counts() {
     assert_eq!(page.rows.len(), 2);
 }
 
+/// Every keyset page is one index walk from its key: the row-value bound
+/// is the range the index is searched by (not a filter on a walk from the
+/// top), whichever filters the window has.
+#[tokio::test]
+async fn keyset_pages_search_an_index_from_the_key() {
+    let (_dir, cache) = open_temp().await;
+    let after = Some(RowKey {
+        occurred_on: "2026-11-20".parse().unwrap(),
+        id: "t5".into(),
+    });
+    let month = |q: RowQuery| RowQuery {
+        from: NaiveDate::from_ymd_opt(2026, 11, 1),
+        to: NaiveDate::from_ymd_opt(2026, 11, 30),
+        after: after.clone(),
+        ..q
+    };
+    let shapes = [
+        (month(RowQuery::default()), "rows_by_date"),
+        (
+            month(RowQuery {
+                property_id: Some("p1".into()),
+                ..RowQuery::default()
+            }),
+            "rows_by_property",
+        ),
+        (
+            month(RowQuery {
+                status: Some(TransactionStatus::Pending),
+                kind: Some(TransactionKind::Revenue),
+                ..RowQuery::default()
+            }),
+            "rows_by_status",
+        ),
+        (
+            RowQuery {
+                after: after.clone(),
+                ..RowQuery::default()
+            },
+            "rows_by_date",
+        ),
+    ];
+    for (q, index) in shapes {
+        let plan: Vec<String> = queries::page_select("EXPLAIN QUERY PLAN ", &q, 5000)
+            .build()
+            .fetch_all(cache.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(3))
+            .collect();
+        let plan = plan.join(" | ");
+        assert!(
+            plan.contains(&format!("USING INDEX {index}"))
+                && plan.contains("(occurred_on,id)<(?,?)"),
+            "{q:?}: {plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{q:?} sorts: {plan}");
+    }
+}
+
 #[tokio::test]
 async fn a_snapshot_replaces_rows_and_publishes_the_difference() {
     let (_dir, cache) = open_temp().await;
