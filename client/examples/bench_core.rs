@@ -77,8 +77,31 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = CoreConfig::new(dir.path());
+    // The session section 3 resumes: its cache is the one filled here.
+    let stored = StoredSession {
+        // Nothing listens here: the start must not wait for the network.
+        server_url: "http://127.0.0.1:9".into(),
+        token: "t".into(),
+        expires_at: Utc::now() + Days::days(1),
+        user: UserInfo {
+            id: "u1".into(),
+            name: "Bench".into(),
+            email: "bench@demo.test".into(),
+            role: Role::Owner,
+        },
+        org: OrgInfo {
+            id: "o1".into(),
+            name: "Bench".into(),
+        },
+        properties: (0..5)
+            .map(|p| PropertyInfo {
+                id: format!("p{p}"),
+                name: format!("P{p}"),
+            })
+            .collect(),
+    };
     let cache = Cache::open(
-        &config.cache_path("bench.sqlite"),
+        &config.cache_path(&stored.cache_file()),
         Arc::new(Telemetry::default()),
     )
     .await?;
@@ -169,28 +192,6 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. Start with 100k cached rows → first page.
     let store = Arc::new(MemoryStore::new());
-    let stored = StoredSession {
-        // Nothing listens here: the start must not wait for the network.
-        server_url: "http://127.0.0.1:9".into(),
-        token: "t".into(),
-        expires_at: Utc::now() + Days::days(1),
-        user: UserInfo {
-            id: "u1".into(),
-            name: "Bench".into(),
-            email: "bench@demo.test".into(),
-            role: Role::Owner,
-        },
-        org: OrgInfo {
-            id: "o1".into(),
-            name: "Bench".into(),
-        },
-        properties: (0..5)
-            .map(|p| PropertyInfo {
-                id: format!("p{p}"),
-                name: format!("P{p}"),
-            })
-            .collect(),
-    };
     store.set("session", serde_json::to_value(&stored)?)?;
     let started = Instant::now();
     let core = Core::open(config.clone(), store, Arc::new(NoopEmitter)).await?;

@@ -36,12 +36,12 @@ pub fn tick() -> Duration {
 /// patches are serialized once, by whichever delivery needs them first.
 #[derive(Debug)]
 pub struct Published {
-    pub batch: PatchBatch,
+    pub batch: Arc<PatchBatch>,
     json: OnceLock<Vec<String>>,
 }
 
 impl Published {
-    pub fn new(batch: PatchBatch) -> Arc<Published> {
+    pub fn new(batch: Arc<PatchBatch>) -> Arc<Published> {
         Arc::new(Published {
             batch,
             json: OnceLock::new(),
@@ -205,12 +205,12 @@ mod tests {
     fn upsert(id: &str, memo_len: usize, seq: u64) -> Arc<Published> {
         let mut t = txn(id, seq as i64, None);
         t.memo = "m".repeat(memo_len);
-        Published::new(PatchBatch {
+        Published::new(Arc::new(PatchBatch {
             seq,
             patches: vec![Patch::Upsert {
                 row: Row::confirmed(t),
             }],
-        })
+        }))
     }
 
     fn parsed(m: &WindowMessage) -> PatchBatch {
@@ -258,10 +258,10 @@ mod tests {
         let mut pending = Pending::default();
         pending.push(upsert("a", 0, 1));
         pending.push(upsert("b", 0, 2));
-        pending.push(Published::new(PatchBatch {
+        pending.push(Published::new(Arc::new(PatchBatch {
             seq: 3,
             patches: vec![Patch::Remove { id: "a".into() }],
-        }));
+        })));
         let b = parsed(&pending.take(0, MAX_MESSAGE_BYTES).unwrap());
         assert_eq!(b.seq, 3);
         assert_eq!(

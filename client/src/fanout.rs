@@ -132,7 +132,7 @@ impl Hub {
 
     /// Hands `batch` to every subscriber, in the caller's order (windows
     /// share one `Arc` of it; nothing is serialized here).
-    pub fn publish(&self, batch: &PatchBatch) {
+    pub fn publish(&self, batch: &Arc<PatchBatch>) {
         if batch.patches.is_empty() {
             return;
         }
@@ -141,7 +141,7 @@ impl Hub {
         let mut shared: Option<Arc<Published>> = None;
         for (id, sink) in &inner.sinks {
             let sent = match sink {
-                Sink::Channel(tx) => tx.send(batch.clone()).is_ok(),
+                Sink::Channel(tx) => tx.send(PatchBatch::clone(batch)).is_ok(),
                 Sink::Window(tx) => tx
                     .send(
                         shared
@@ -183,8 +183,8 @@ mod tests {
         let mut a = hub.subscribe(0);
         let mut b = hub.subscribe(0);
         assert_eq!(hub.len(), 2);
-        hub.publish(&batch(1));
-        hub.publish(&batch(2));
+        hub.publish(&Arc::new(batch(1)));
+        hub.publish(&Arc::new(batch(2)));
         for sub in [&mut a, &mut b] {
             assert_eq!(sub.batches.try_recv().unwrap().seq, 1);
             assert_eq!(sub.batches.try_recv().unwrap().seq, 2);
@@ -204,12 +204,12 @@ mod tests {
                 let _ = tx.send(m);
             }),
         );
-        hub.publish(&batch(8));
+        hub.publish(&Arc::new(batch(8)));
         let m = rx.recv().await.unwrap();
         assert_eq!((m.prev_seq, m.seq), (7, 8));
         assert!(hub.remove(id));
         assert!(!hub.remove(id));
-        hub.publish(&batch(9));
+        hub.publish(&Arc::new(batch(9)));
         assert!(rx.recv().await.is_none(), "the delivery task ended");
     }
 }

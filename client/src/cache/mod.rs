@@ -210,18 +210,31 @@ impl Cache {
     }
 
     /// Commits and publishes `patches` (if any) stamped with the cache's seq.
-    pub(crate) async fn finish(
+    pub(crate) async fn finish(&self, w: Write, patches: Vec<Patch>) -> Result<u64, sqlx::Error> {
+        Ok(self.finish_at(w, None, patches).await?.0)
+    }
+
+    /// [`Cache::finish`] when the caller knows the seq it set (`Some`: one
+    /// query fewer); returns the seq and the batch published (shared with
+    /// every subscriber: never copied).
+    pub(crate) async fn finish_at(
         &self,
         mut w: Write,
+        seq: Option<u64>,
         patches: Vec<Patch>,
-    ) -> Result<u64, sqlx::Error> {
-        let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
+    ) -> Result<(u64, Option<Arc<PatchBatch>>), sqlx::Error> {
+        let seq = match seq {
+            Some(seq) => seq,
+            None => get_seq(&mut w.tx).await?.unwrap_or(0),
+        };
         w.tx.commit().await?;
         Telemetry::set(&self.telemetry.cache_seq, seq);
-        if !patches.is_empty() {
-            self.hub.publish(&PatchBatch { seq, patches });
+        if patches.is_empty() {
+            return Ok((seq, None));
         }
-        Ok(seq)
+        let batch = Arc::new(PatchBatch { seq, patches });
+        self.hub.publish(&batch);
+        Ok((seq, Some(batch)))
     }
 
     /// The event seq the rows are at; `None` before the first snapshot.
