@@ -28,8 +28,8 @@ const APPLY_EVERY_MS = 16;
  * (load.ts), kept current by the patch stream all along — batches apply
  * while pages still come, and a page never undoes a newer batch. Re-loads
  * when the query changes, `reloadToken` changes, or the stream had a gap;
- * a re-load of a table already shown keeps showing (and patching) the old
- * rows until the new read is complete.
+ * a re-load of a table already showing rows keeps showing (and patching)
+ * them until the new read is complete.
  */
 export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
   const [state, setState] = useState<RowsState>({ store: null, total: null, loading: true, error: null });
@@ -48,7 +48,9 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
     let cancelled = false;
     // The rows being read, and (on a re-load) the ones still on screen.
     let store: RowStore | null = null;
-    let old = shownRef.current && queryKey(shownRef.current.query) === queryKey(q) ? shownRef.current : null;
+    // (An empty table — e.g. before the first sync — fills in page by page instead.)
+    const shown = shownRef.current;
+    let old = shown && shown.sorted.length > 0 && queryKey(shown.query) === queryKey(q) ? shown : null;
     let total: number | null = null;
     let done = false;
     // Batches heard before the first page (applied on top of it by seq) and
