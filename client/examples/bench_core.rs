@@ -9,7 +9,11 @@
 //!    resume the stored session, `list_rows` with the default page);
 //! 4. a month of 100k+ rows: its first page as a window asks it (200 rows,
 //!    counted), every later keyset page of 5000, and the CSV export of the
-//!    whole month (rows/s).
+//!    whole month (rows/s);
+//! 5. the first sync of a 60k-row month from the real server (in-process,
+//!    on loopback): sign in → the snapshot in the cache, then the month
+//!    read as a window reads it (the core's part of the e2e `desktop`
+//!    figure, without the webview).
 //!
 //! `cargo run --release -p ledgerline-client --example bench_core`
 //! (`… -- apply`: the apply figures only, e.g. under `perf record`)
@@ -19,7 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{Duration as Days, NaiveDate, Utc};
+use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
 use ledgerline_client::{
     cache::Cache, session::StoredSession, telemetry::Telemetry, Core, CoreConfig, KvStore,
     MemoryStore, NoopEmitter, RowQuery,
@@ -304,5 +308,100 @@ async fn main() -> anyhow::Result<()> {
         month_rows as f64 / secs
     );
     core.shutdown().await;
+
+    first_sync(dir.path()).await
+}
+
+/// Section 5: a server with 60,000 transactions this month, a fresh core
+/// signing in to it.
+async fn first_sync(dir: &std::path::Path) -> anyhow::Result<()> {
+    const MONTH_ROWS: u32 = 60_000;
+    let db = dir.join("server.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let store = ledgerline_server::Store::open(&url).await?;
+    store.ensure_demo().await?;
+    let today = Utc::now().date_naive();
+    let first_of_month = today - Days::days(today.day0() as i64);
+    let seeding = sqlx::SqlitePool::connect(&url).await?;
+    sqlx::query(
+        "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency, category, \
+             memo, occurred_on, status, version, client_mutation_id, created_by, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1), \
+              owner AS (SELECT id, org_id FROM users WHERE email = 'owner@demo.test') \
+         SELECT printf('bulk-%06d', i), (SELECT org_id FROM owner), \
+             (SELECT id FROM properties WHERE org_id = (SELECT org_id FROM owner) ORDER BY id LIMIT 1), \
+             CASE i % 2 WHEN 0 THEN 'revenue' ELSE 'expense' END, 100 + i % 9000, \
+             (SELECT currency FROM orgs WHERE id = (SELECT org_id FROM owner)), 'bulk', 'row ' || i, \
+             date(?2, '+' || (i % ?3) || ' days'), 'pending', 1, NULL, (SELECT id FROM owner), ?4, ?4 \
+         FROM n",
+    )
+    .bind(MONTH_ROWS)
+    .bind(first_of_month.to_string())
+    .bind(today.day0() + 1)
+    .bind(Utc::now().timestamp_millis())
+    .execute(&seeding)
+    .await?;
+    seeding.close().await;
+    let state =
+        ledgerline_server::AppState::new(store, ledgerline_server::RealtimeConfig::default());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let server_url = format!("http://{}", listener.local_addr()?);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(ledgerline_server::run(listener, state, stop.clone()));
+
+    let (emitter, mut events) = ledgerline_client::ChannelEmitter::new();
+    let core = Core::open(
+        CoreConfig::new(dir.join("fresh")),
+        Arc::new(MemoryStore::new()),
+        Arc::new(emitter),
+    )
+    .await?;
+    let started = Instant::now();
+    core.sign_in(&server_url, "owner@demo.test", "demo").await?;
+    let signed_in = started.elapsed();
+    while let Some(e) = events.recv().await {
+        if let ledgerline_client::CoreEvent::SyncProgress(p) = e {
+            if p.finished {
+                break;
+            }
+        }
+    }
+    let synced = started.elapsed();
+    let month = RowQuery {
+        from: Some(first_of_month),
+        to: Some(today),
+        ..RowQuery::default()
+    };
+    let mut page = core
+        .list_rows(RowQuery {
+            limit: Some(200),
+            ..month.clone()
+        })
+        .await?;
+    let first_page = started.elapsed();
+    let total = page.total.unwrap_or(0);
+    let mut read = page.rows.len() as u64;
+    while let Some(after) = page.next.take() {
+        page = core
+            .list_rows(RowQuery {
+                limit: Some(ledgerline_client::export::EXPORT_PAGE),
+                after: Some(after),
+                ..month.clone()
+            })
+            .await?;
+        read += page.rows.len() as u64;
+    }
+    assert_eq!(read, total);
+    assert!(total >= u64::from(MONTH_ROWS));
+    println!(
+        "first sync of a {total}-row month from the server (loopback): signed in {:.0} ms, snapshot in the cache {:.0} ms, first page {:.0} ms, every row read as a window does {:.0} ms",
+        signed_in.as_secs_f64() * 1e3,
+        synced.as_secs_f64() * 1e3,
+        first_page.as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    core.shutdown().await;
+    stop.cancel();
+    let _ = server.await;
     Ok(())
 }
