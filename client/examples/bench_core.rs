@@ -349,6 +349,40 @@ async fn first_sync(dir: &std::path::Path) -> anyhow::Result<()> {
     let stop = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(ledgerline_server::run(listener, state, stop.clone()));
 
+    // The server's part alone: every page of the list, as the snapshot asks them.
+    let http = reqwest::Client::new();
+    let login: ledgerline_wire::LoginResponse = http
+        .post(format!("{server_url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "owner@demo.test", "password": "demo"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let walked = Instant::now();
+    let (mut after, mut pages, mut listed) = (None::<String>, 0, 0);
+    loop {
+        let mut rb = http
+            .get(format!("{server_url}/v1/transactions"))
+            .bearer_auth(&login.token)
+            .query(&[("limit", CoreConfig::default().snapshot_page.to_string())]);
+        if let Some(a) = &after {
+            rb = rb.query(&[("after", a)]);
+        }
+        let page: ledgerline_wire::TransactionPage = rb.send().await?.json().await?;
+        pages += 1;
+        listed += page.items.len();
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let walked = walked.elapsed();
+    println!(
+        "the server's list alone: {listed} rows in {pages} pages of {}: {:.0} ms",
+        CoreConfig::default().snapshot_page,
+        walked.as_secs_f64() * 1e3
+    );
+
     let (emitter, mut events) = ledgerline_client::ChannelEmitter::new();
     let core = Core::open(
         CoreConfig::new(dir.join("fresh")),
