@@ -50,6 +50,28 @@ if want fleet; then
 fi
 # --- end fleet
 
+# --- core: the desktop core's hot paths (client/examples/bench_core.rs)
+# Cache apply rows/s in 1000-event batches (wall and per CPU-second),
+# event → 6 subscribers p50/p99, start over 200k cached rows → first page,
+# a 100k-row month's first page / keyset pages / CSV export rows/s.
+if want core; then
+  cargo run --quiet --release -p ledgerline-client --example bench_core
+fi
+# --- end core
+
+# --- desktop: a 60k-row month into a fresh window, under Xvfb (src-tauri/tests/e2e/scale.rs)
+# The real app (release build) under tauri-driver + WebKitWebDriver against
+# the real server seeded with 60,000 transactions this month: launch →
+# Live → first rows → every row in the window, then the month exported to
+# a file. Needs what `make test` needs for the e2e (scripts/setup.sh).
+if want desktop; then
+  (cd ui && npm run build --silent)
+  dbus-run-session -- xvfb-run -a -s "-screen 0 1440x900x24" \
+    cargo test --release -p ledgerline-desktop --test e2e -- --ignored --nocapture scale 2>&1 \
+    | grep -E '^\[e2e\]|test result'
+fi
+# --- end desktop
+
 # --- login: 400 concurrent bad logins, peak RSS (scripts/bench-login.sh)
 # attempts/s, status codes, a colleague's login latency during the flood,
 # the server's peak RSS; one account from one address, then 400 addresses.

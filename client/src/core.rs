@@ -28,6 +28,7 @@ use crate::{
     api::Api,
     cache::{Cache, CacheError},
     config::CoreConfig,
+    delivery::WindowMessage,
     emit::{Emitter, SessionEmitter},
     error::{ApiError, CommandError, ErrorKind},
     fanout::Subscription,
@@ -41,8 +42,8 @@ use crate::{
     telemetry::Telemetry,
     upload,
     view::{
-        Aggregates, Attention, Counters, Diagnostics, PatchBatch, ReportRange, Row, RowPage,
-        RowQuery, SessionView, Status, StatusState, Subscribed, WriteFix,
+        Aggregates, Attention, Counters, Diagnostics, ReportRange, Row, RowPage, RowQuery,
+        SessionView, Status, StatusState, Subscribed, WriteFix,
     },
 };
 
@@ -449,19 +450,26 @@ impl Core {
 
     // ---- rows ----------------------------------------------------------
 
-    /// `subscribe` (channel form): every later [`PatchBatch`] arrives on
+    /// `subscribe` (channel form): every later
+    /// [`PatchBatch`](crate::view::PatchBatch) arrives on
     /// `batches`; drop the subscription to end it.
     pub async fn subscribe(&self) -> Result<Subscription, CommandError> {
         Ok(self.ctx()?.cache.subscribe().await?)
     }
 
-    /// `subscribe` (callback form, for `tauri::ipc::Channel::send`): kept
-    /// until [`Core::unsubscribe`] or the session's end.
+    /// `subscribe` (a window's form, for `tauri::ipc::Channel::send`): the
+    /// window's messages ([`crate::delivery`]: coalesced, at most 64 KiB,
+    /// at most 60 a second, each naming the seq before it), kept until
+    /// [`Core::unsubscribe`] or the session's end.
     pub async fn subscribe_with(
         &self,
-        on_batch: impl Fn(PatchBatch) + Send + Sync + 'static,
+        on_message: impl Fn(WindowMessage) + Send + Sync + 'static,
     ) -> Result<Subscribed, CommandError> {
-        Ok(self.ctx()?.cache.subscribe_with(Arc::new(on_batch)).await?)
+        Ok(self
+            .ctx()?
+            .cache
+            .subscribe_window(Arc::new(on_message))
+            .await?)
     }
 
     /// `unsubscribe`.
@@ -479,7 +487,33 @@ impl Core {
                 return Err(CommandError::invalid("from", "from is after to"));
             }
         }
+        if query.after.is_some() && query.offset.is_some() {
+            return Err(CommandError::invalid(
+                "after",
+                "a page is asked either after a key or from an offset, not both",
+            ));
+        }
         Ok(ctx.cache.list(&query).await?)
+    }
+
+    /// `export_csv`: every row of `query` (its paging ignored) into a CSV
+    /// file at `path`, streamed from the cache; `progress` after each page.
+    pub async fn export_csv(
+        &self,
+        query: RowQuery,
+        path: &std::path::Path,
+        progress: impl Fn(crate::export::ExportProgress),
+    ) -> Result<crate::export::Exported, CommandError> {
+        let ctx = self.ctx()?;
+        let names = ctx
+            .stored
+            .properties
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        crate::export::write_csv(&ctx.cache, &query, &names, path, progress)
+            .await
+            .map_err(|e| CommandError::internal(e.to_string()))
     }
 
     /// `create_transaction`: the pending row, shown everywhere at once.

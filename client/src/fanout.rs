@@ -1,7 +1,11 @@
 //! The windows' subscriptions: each gets every [`PatchBatch`] in order,
-//! through its own unbounded channel or callback, so a slow window never
-//! holds up the poll loop or another window. Dropping a [`Subscription`]
-//! (or `unsubscribe`) frees it; a closed channel is freed on the next send.
+//! through its own unbounded channel, so a slow window never holds up the
+//! poll loop or another window. A window's subscription
+//! ([`Hub::subscribe_window`]) gets the batches through its own delivery
+//! task ([`crate::delivery`]: coalesced, split, serialized there, off the
+//! cache's writer lock); a channel subscription (tests, tools) gets them
+//! as they are. Dropping a [`Subscription`] (or `unsubscribe`) frees it; a
+//! closed channel is freed on the next send.
 
 use std::{
     collections::BTreeMap,
@@ -10,13 +14,17 @@ use std::{
 
 use tokio::sync::{mpsc, watch};
 
-use crate::view::PatchBatch;
+use crate::{
+    delivery::{self, Published, WindowMessage},
+    view::PatchBatch,
+};
 
-type Callback = Arc<dyn Fn(PatchBatch) + Send + Sync>;
+type Callback = Arc<dyn Fn(WindowMessage) + Send + Sync>;
 
 enum Sink {
     Channel(mpsc::UnboundedSender<PatchBatch>),
-    Callback(Callback),
+    /// A window's delivery task; dropping the sender ends it.
+    Window(mpsc::UnboundedSender<Arc<Published>>),
 }
 
 struct Inner {
@@ -90,9 +98,13 @@ impl Hub {
         }
     }
 
-    /// A callback subscription, kept until [`Hub::remove`].
-    pub(crate) fn subscribe_with(&self, f: Callback) -> u64 {
-        self.add(Sink::Callback(f))
+    /// A window's subscription, kept until [`Hub::remove`]: its delivery
+    /// task (spawned here, ended by the removal) calls `f` with each
+    /// message, the first naming `seq` as the one before it.
+    pub(crate) fn subscribe_window(&self, seq: u64, f: Callback) -> u64 {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(delivery::run(rx, seq, move |m| f(m)));
+        self.add(Sink::Window(tx))
     }
 
     /// Whether a subscription was there to remove.
@@ -118,21 +130,28 @@ impl Hub {
         self.ids.subscribe()
     }
 
-    /// Sends `batch` to every subscriber, in the caller's order.
-    pub fn publish(&self, batch: &PatchBatch) {
+    /// Hands `batch` to every subscriber, in the caller's order (windows
+    /// share one `Arc` of it; nothing is serialized here).
+    pub fn publish(&self, batch: &Arc<PatchBatch>) {
         if batch.patches.is_empty() {
             return;
         }
         let mut inner = self.lock();
         let mut closed = Vec::new();
+        let mut shared: Option<Arc<Published>> = None;
         for (id, sink) in &inner.sinks {
-            match sink {
-                Sink::Channel(tx) => {
-                    if tx.send(batch.clone()).is_err() {
-                        closed.push(*id);
-                    }
-                }
-                Sink::Callback(f) => f(batch.clone()),
+            let sent = match sink {
+                Sink::Channel(tx) => tx.send(PatchBatch::clone(batch)).is_ok(),
+                Sink::Window(tx) => tx
+                    .send(
+                        shared
+                            .get_or_insert_with(|| Published::new(batch.clone()))
+                            .clone(),
+                    )
+                    .is_ok(),
+            };
+            if !sent {
+                closed.push(*id);
             }
         }
         if !closed.is_empty() {
@@ -164,8 +183,8 @@ mod tests {
         let mut a = hub.subscribe(0);
         let mut b = hub.subscribe(0);
         assert_eq!(hub.len(), 2);
-        hub.publish(&batch(1));
-        hub.publish(&batch(2));
+        hub.publish(&Arc::new(batch(1)));
+        hub.publish(&Arc::new(batch(2)));
         for sub in [&mut a, &mut b] {
             assert_eq!(sub.batches.try_recv().unwrap().seq, 1);
             assert_eq!(sub.batches.try_recv().unwrap().seq, 2);
@@ -175,18 +194,22 @@ mod tests {
         assert_eq!(*hub.watch_ids().borrow(), vec![b.id]);
     }
 
-    #[test]
-    fn callbacks_are_called_until_removed() {
+    #[tokio::test(start_paused = true)]
+    async fn a_window_gets_messages_until_removed() {
         let hub = Hub::default();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let id = hub.subscribe_with(Arc::new({
-            let seen = seen.clone();
-            move |b: PatchBatch| seen.lock().unwrap().push(b.seq)
-        }));
-        hub.publish(&batch(1));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let id = hub.subscribe_window(
+            7,
+            Arc::new(move |m: WindowMessage| {
+                let _ = tx.send(m);
+            }),
+        );
+        hub.publish(&Arc::new(batch(8)));
+        let m = rx.recv().await.unwrap();
+        assert_eq!((m.prev_seq, m.seq), (7, 8));
         assert!(hub.remove(id));
         assert!(!hub.remove(id));
-        hub.publish(&batch(2));
-        assert_eq!(*seen.lock().unwrap(), vec![1]);
+        hub.publish(&Arc::new(batch(9)));
+        assert!(rx.recv().await.is_none(), "the delivery task ended");
     }
 }

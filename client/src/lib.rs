@@ -25,6 +25,8 @@
 //!   file; applies batches, serves lists; moves aside and rebuilds a file it
 //!   cannot use (`CacheError`).
 //! - [`fanout`]: the windows' subscriptions.
+//! - [`delivery`]: one window's messages: coalesced, split, rate-bounded,
+//!   each naming the seq before it.
 //! - [`outbox`]: the persistent queue of unconfirmed writes, and the ones
 //!   held for the user (refused, in conflict).
 //! - [`mutations`]: optimistic writes checked by the server's rules, the
@@ -39,6 +41,7 @@
 //! - [`api`]: the server's HTTP API.
 //! - [`config`]: [`CoreConfig`], every interval with its product default.
 //! - [`error`]: `ApiError` and the one serializable `CommandError`.
+//! - [`export`]: CSV export of a query, streamed from the cache into a file.
 
 pub mod aggregates;
 pub mod api;
@@ -47,8 +50,10 @@ pub mod cache;
 pub mod config;
 pub mod core;
 pub mod debounce;
+pub mod delivery;
 pub mod emit;
 pub mod error;
+pub mod export;
 pub mod fanout;
 pub mod flags;
 pub mod integrity;
@@ -65,12 +70,13 @@ pub mod watchdog;
 
 pub use crate::core::Core;
 pub use config::CoreConfig;
+pub use delivery::WindowMessage;
 pub use emit::{ChannelEmitter, CoreEvent, Emitter, NoopEmitter};
 pub use error::{ApiError, CommandError, ErrorKind};
 pub use fanout::Subscription;
 pub use store::{JsonFileStore, KvStore, MemoryStore, StoreError};
 pub use view::{
     Aggregates, Attention, AttentionSummary, Counters, Diagnostics, FlagValues, MutationFailure,
-    OrgSettings, Patch, PatchBatch, ReportRange, Row, RowHistory, RowPage, RowQuery, SessionView,
-    Status, StatusState, Subscribed, SyncProgress, WriteFix,
+    OrgSettings, Patch, PatchBatch, ReportRange, Row, RowHistory, RowKey, RowPage, RowQuery,
+    SessionView, Status, StatusState, Subscribed, SyncProgress, WriteFix,
 };

@@ -91,7 +91,27 @@ pub struct PatchBatch {
     pub patches: Vec<Patch>,
 }
 
+/// Where a row sits in list order (`occurred_on` desc, then `id` desc):
+/// the keyset cursor of [`RowQuery::after`] and [`RowPage::next`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RowKey {
+    pub occurred_on: NaiveDate,
+    pub id: String,
+}
+
+impl RowKey {
+    pub fn of(row: &Row) -> RowKey {
+        RowKey {
+            occurred_on: row.occurred_on,
+            id: row.id.clone(),
+        }
+    }
+}
+
 /// What a window lists. Every field is optional; `limit` defaults to 100.
+/// A page is either the first (no `after`, no `offset`), a keyset page
+/// (`after`: the rows after that key, in list order; no count) or, kept
+/// for older callers, an `offset` page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowQuery {
@@ -109,14 +129,19 @@ pub struct RowQuery {
     pub limit: Option<u32>,
     #[serde(default)]
     pub offset: Option<u32>,
+    #[serde(default)]
+    pub after: Option<RowKey>,
 }
 
-/// `list_rows`: one page, the total matching count, and the seq it is at.
+/// `list_rows`: one page, the total matching count (`None` on a keyset
+/// page: counted once, on the first), the seq it is at, and the key to ask
+/// the next page `after` (`None` when this page is the last).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowPage {
     pub rows: Vec<Row>,
-    pub total: u64,
+    pub total: Option<u64>,
     pub seq: u64,
+    pub next: Option<RowKey>,
 }
 
 /// `subscribe`: the subscription id and the seq the cache was at, so a window

@@ -81,6 +81,7 @@ pub fn run_app<R: Runtime>(builder: Builder<R>) {
 pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .menu(menu::build)
         .on_menu_event(menu::on_event)

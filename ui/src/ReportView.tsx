@@ -79,9 +79,14 @@ export function ReportView(props: { session: SessionView }) {
             data-testid="export-report"
             onClick={() => {
               setSaved(null);
+              const name = csvFilename(["ledgerline", "profit-loss", filters.from, filters.to]);
               ipc
-                .saveCsv(csvFilename(["ledgerline", "profit-loss", filters.from, filters.to]), categoryCsv(pl))
-                .then((p) => setSaved(`Saved to ${p}`), (e) => setSaved(`Export failed: ${ipc.toCommandError(e).message}`));
+                .askSavePath(name)
+                .then((path) => (path === null ? null : ipc.saveCsv(name, categoryCsv(pl), path)))
+                .then(
+                  (p) => p !== null && setSaved(`Saved to ${p}`),
+                  (e) => setSaved(`Export failed: ${ipc.toCommandError(e).message}`),
+                );
             }}
           >
             Export CSV

@@ -1,9 +1,9 @@
 // A revenue or expense table: new-row line, virtualized rows, inline edit,
-// delete with confirm, approve/reject, CSV export.
+// delete with confirm, approve/reject, CSV export (streamed by the app).
 
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type Ref } from "react";
-import { csvFilename, rowsToCsv } from "./csv";
+import { csvFilename } from "./csv";
 import { isIsoDate } from "./filters";
 import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
@@ -11,9 +11,11 @@ import { formatMoney, parseAmount, toDecimal } from "./money";
 import { isLocalId } from "./rows";
 import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
-import type { CommandError, Kind, PropertyInfo, Row, RowQuery, TransactionPatch } from "./types";
+import type { CommandError, ExportProgress, Kind, PropertyInfo, Row, RowQuery, TransactionPatch } from "./types";
 
 export const ROW_HEIGHT = 26;
+/** Exports of more rows than this show a progress bar. */
+const EXPORT_PROGRESS_FROM = 5000;
 
 export interface TxTableHandle {
   focusNewRow(): void;
@@ -70,8 +72,11 @@ export function TxTable(props: Props) {
   const { kind, properties, fixedPropertyId, canApprove } = props;
   const syncToken = useSyncFinishedToken();
   const [retries, setRetries] = useState(0);
-  const { store, loading, error, notLoaded } = useRows(props.query, syncToken + retries);
+  const { store, loading, error, total } = useRows(props.query, syncToken + retries);
   const rows = store?.sorted ?? [];
+  // While the rest of a first read comes in, room for every row it counted:
+  // the scrollbar is the table's, and rows not here yet show as placeholders.
+  const slots = loading && total !== null ? Math.max(rows.length, total) : rows.length;
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
   useEffect(() => registerTable(kind, () => rowsRef.current), [kind]);
@@ -109,7 +114,7 @@ export function TxTable(props: Props) {
   // --- virtualization --------------------------------------------------------
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: slots,
     getScrollElement: () => scrollRef.current,
     estimateSize,
     overscan: 16,
@@ -180,15 +185,22 @@ export function TxTable(props: Props) {
   };
 
   // --- export ----------------------------------------------------------------
+  // The app writes the file from its cache (every row of the query, however
+  // many are loaded here); the user picks where in the save dialog.
   const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
+  const [progress, setProgress] = useState<ExportProgress | null>(null);
   const exportCsv = async () => {
-    const all = rowsRef.current;
     setExported(null);
     try {
-      const path = await ipc.saveCsv(csvFilename(props.exportName), rowsToCsv(all, properties));
-      setExported({ ok: true, text: `Saved ${all.length.toLocaleString()} rows to ${path}` });
+      const path = await ipc.askSavePath(csvFilename(props.exportName));
+      if (path === null) return; // the user cancelled
+      setProgress({ written: 0, total: 0, finished: false });
+      const done = await ipc.exportCsv(props.query, path, setProgress);
+      setExported({ ok: true, text: `Saved ${done.rows.toLocaleString()} rows to ${done.path}` });
     } catch (e) {
       setExported({ ok: false, text: `Export failed: ${ipc.toCommandError(e).message}` });
+    } finally {
+      setProgress(null);
     }
   };
 
@@ -220,17 +232,27 @@ export function TxTable(props: Props) {
       <div className="table-head">
         <h2>{KIND_TITLE[kind]}</h2>
         <span className="row-count" data-testid={`row-count-${kind}`} data-value={rows.length}>
-          {loading && !store ? "loading…" : `${rows.length.toLocaleString()} rows`}
-          {notLoaded > 0 && (
-            <span className="field-error"> ({notLoaded.toLocaleString()} more could not be loaded)</span>
-          )}
+          {loading && !store
+            ? "loading…"
+            : loading && total !== null && total > rows.length
+              ? `${rows.length.toLocaleString()} of ${total.toLocaleString()} rows`
+              : `${rows.length.toLocaleString()} rows`}
         </span>
         {loading && store && <span className="muted">refreshing…</span>}
         <span className="spacer" />
-        <button type="button" data-testid={`export-${kind}`} onClick={exportCsv} disabled={!store}>
+        <button type="button" data-testid={`export-${kind}`} onClick={exportCsv} disabled={!store || progress !== null}>
           Export CSV
         </button>
       </div>
+      {progress && progress.total > EXPORT_PROGRESS_FROM && (
+        <progress
+          className="export-progress"
+          data-testid={`export-progress-${kind}`}
+          max={progress.total}
+          value={progress.written}
+          aria-label="Export progress"
+        />
+      )}
       {exported && (
         <p className={exported.ok ? "export-result" : "export-result field-error"} data-testid={`export-result-${kind}`}>
           {exported.text}
@@ -269,7 +291,17 @@ export function TxTable(props: Props) {
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
           {virtualizer.getVirtualItems().map((vi) => {
             const row = rows[vi.index];
-            if (!row) return null;
+            if (!row) {
+              return (
+                <div
+                  key={vi.key}
+                  className="vrow placeholder muted"
+                  style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
+                >
+                  loading…
+                </div>
+              );
+            }
             return (
               <div
                 key={row.id}

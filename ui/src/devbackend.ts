@@ -7,6 +7,7 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import { matchesQuery, compareRows } from "./rows";
+import { rowsToCsv } from "./csv";
 import { currentMonth, eachDay, sameRange } from "./filters";
 import type {
   Aggregates, CommandError, Diagnostics, NewTransaction, Patch, ReportRange, Row, RowQuery, SessionView, TransactionPatch,
@@ -35,7 +36,7 @@ export function installDevBackend(): DevBackend {
   let session: SessionView | null = null;
   let seq = 0;
   const rows = new Map<string, Row>();
-  const channels = new Map<number, { id: number; index: number }>();
+  const channels = new Map<number, { id: number; index: number; seq: number }>();
   let nextSub = 1;
   const watched: ReportRange[] = [];
   const flags = { FIN_LEADER_ENABLED: true, FIN_DERIVED_DEBOUNCE_MS: 1000 };
@@ -70,7 +71,10 @@ export function installDevBackend(): DevBackend {
   }
 
   const send = (patches: Patch[]) => {
-    for (const c of channels.values()) internals().runCallback(c.id, { message: { seq, patches }, index: c.index++ });
+    for (const c of channels.values()) {
+      internals().runCallback(c.id, { message: { seq, prev_seq: c.seq, patches }, index: c.index++ });
+      c.seq = seq;
+    }
   };
   const fail = (kind: CommandError["kind"], message: string, field?: string): never => {
     throw field ? { kind, message, field } : { kind, message };
@@ -178,15 +182,22 @@ export function installDevBackend(): DevBackend {
     subscribe: (a) => {
       const ch = a.onBatch as { id: number };
       const sub = nextSub++;
-      channels.set(sub, { id: ch.id, index: 0 });
+      channels.set(sub, { id: ch.id, index: 0, seq });
       return { subscription: sub, seq };
     },
     unsubscribe: (a) => (channels.delete(Number(a.subscription)), null),
     list_rows: (a) => {
       const q = a.query as RowQuery;
       const out = [...rows.values()].filter((r) => visible(r) && matchesQuery(r, q)).sort(compareRows);
-      const page = out.slice(q.offset ?? 0, q.limit ? (q.offset ?? 0) + q.limit : undefined);
-      return { rows: page, total: out.length, seq };
+      const after = q.after;
+      const from = after
+        ? out.findIndex((r) => r.occurred_on < after.occurred_on || (r.occurred_on === after.occurred_on && r.id < after.id))
+        : (q.offset ?? 0);
+      const start = from < 0 ? out.length : from;
+      const page = out.slice(start, start + (q.limit ?? 100));
+      const last = page[page.length - 1];
+      const next = page.length === (q.limit ?? 100) && last ? { occurred_on: last.occurred_on, id: last.id } : null;
+      return { rows: page, total: after ? null : out.length, seq, next };
     },
     create_transaction: (a) => {
       const input = a.input as NewTransaction;
@@ -256,6 +267,20 @@ export function installDevBackend(): DevBackend {
       const q = t.startsWith("property:") ? `?view=property&id=${encodeURIComponent(t.slice(9))}` : t === "approvals" ? "?view=approvals" : "?view=report";
       window.open(`${location.pathname}${q}`, "_blank");
       return null;
+    },
+    "plugin:dialog|save": (a) => String((a.options as { defaultPath?: string }).defaultPath ?? "export.csv"),
+    export_location: (a) => `~/Downloads/${String(a.filename)}`,
+    export_csv: (a) => {
+      const q = a.query as RowQuery;
+      const out = [...rows.values()].filter((r) => visible(r) && matchesQuery(r, q)).sort(compareRows);
+      const progress = a.onProgress as { id: number };
+      const name = String(a.path).split("/").pop() ?? "export.csv";
+      const url = URL.createObjectURL(new Blob([rowsToCsv(out, session?.properties ?? [])], { type: "text/csv" }));
+      const link = Object.assign(document.createElement("a"), { href: url, download: name });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      internals().runCallback(progress.id, { message: { written: out.length, total: out.length, finished: true }, index: 0 });
+      return { path: String(a.path), rows: out.length };
     },
     save_csv: (a) => {
       const url = URL.createObjectURL(new Blob([String(a.contents)], { type: "text/csv" }));

@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 // useRows against a scripted shell (Tauri's IPC mocks): the subscription is
 // open before list_rows, batches that arrive while list_rows is in flight are
-// applied on top of the snapshot when newer, ignored when older.
+// applied on top of the snapshot when newer, ignored when older; later pages
+// come by keyset while batches keep landing; a message whose prev_seq is
+// not the last seq heard (one was lost) makes the table read itself again.
 
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act } from "react";
@@ -22,6 +24,7 @@ const calls: string[] = [];
 let channelId = -1;
 let index = 0;
 let releaseList: ((p: RowPage) => void) | null = null;
+const listed: RowQuery[] = [];
 
 function send(b: PatchBatch) {
   (window as unknown as { __TAURI_INTERNALS__: { runCallback(id: number, d: unknown): void } }).__TAURI_INTERNALS__.runCallback(
@@ -37,7 +40,10 @@ beforeAll(() => {
       channelId = (args as { onBatch: { id: number } }).onBatch.id;
       return { subscription: 1, seq: 10 };
     }
-    if (cmd === "list_rows") return new Promise<RowPage>((r) => (releaseList = r));
+    if (cmd === "list_rows") {
+      listed.push((args as { query: RowQuery }).query);
+      return new Promise<RowPage>((r) => (releaseList = r));
+    }
     throw { kind: "internal", message: `unexpected ${cmd}` };
   });
 });
@@ -63,21 +69,57 @@ describe("useRows", () => {
     expect(calls).toEqual(["subscribe", "list_rows"]);
 
     // While list_rows is in flight: one batch older than the snapshot, one newer.
-    send({ seq: 11, patches: [{ op: "upsert", row: row("old", { memo: "stale" }) }] });
-    send({ seq: 13, patches: [{ op: "upsert", row: row("new") }, { op: "upsert", row: row("x", { kind: "expense" }) }] });
-    await act(async () => releaseList!({ rows: [row("a"), row("old")], total: 2, seq: 12 }));
+    send({ seq: 11, prev_seq: 10, patches: [{ op: "upsert", row: row("old", { memo: "stale" }) }] });
+    send({ seq: 13, prev_seq: 11, patches: [{ op: "upsert", row: row("new") }, { op: "upsert", row: row("x", { kind: "expense" }) }] });
+    await act(async () => releaseList!({ rows: [row("a"), row("old")], total: 2, seq: 12, next: null }));
     await settle();
     expect(latest.map((r) => r.id).sort()).toEqual(["a", "new", "old"]);
     expect(latest.find((r) => r.id === "old")?.memo).toBe("old"); // the seq-11 batch was older than the snapshot
 
     // Live from here on.
-    send({ seq: 14, patches: [{ op: "remove", id: "a" }] });
-    send({ seq: 14, patches: [{ op: "upsert", row: row("local-m", { client_mutation_id: "m", pending_sync: true }) }] });
+    send({ seq: 14, prev_seq: 13, patches: [{ op: "remove", id: "a" }] });
+    send({ seq: 14, prev_seq: 14, patches: [{ op: "upsert", row: row("local-m", { client_mutation_id: "m", pending_sync: true }) }] });
     await settle();
     expect(latest.map((r) => r.id).sort()).toEqual(["local-m", "new", "old"]);
-    send({ seq: 15, patches: [{ op: "remove", id: "local-m" }, { op: "upsert", row: row("real-m", { client_mutation_id: "m" }) }] });
+    send({ seq: 15, prev_seq: 14, patches: [{ op: "remove", id: "local-m" }, { op: "upsert", row: row("real-m", { client_mutation_id: "m" }) }] });
     await settle();
     expect(latest.map((r) => r.id).sort()).toEqual(["new", "old", "real-m"]);
+
+    // A message was lost (16 never came): the table reads itself again, and
+    // shows its rows until the new read is in.
+    listed.length = 0;
+    send({ seq: 17, prev_seq: 16, patches: [{ op: "upsert", row: row("b") }] });
+    await settle();
+    expect(listed).toEqual([{ kind: "revenue", limit: 200 }]);
+    expect(latest.map((r) => r.id).sort()).toEqual(["b", "new", "old", "real-m"]);
+    await act(async () => releaseList!({ rows: [row("b"), row("lost-one"), row("new")], total: 3, seq: 17, next: null }));
+    await settle();
+    expect(latest.map((r) => r.id).sort()).toEqual(["b", "lost-one", "new"]);
+    await act(async () => root.unmount());
+  });
+
+  it("shows the first page at once, then the rest by keyset, with batches applied in between", async () => {
+    listed.length = 0;
+    const host = document.createElement("div");
+    const root = createRoot(host);
+    await act(async () => root.render(<Probe query={{ kind: "expense" }} />));
+    await settle();
+    const r = (id: string, day: string) => row(id, { kind: "expense", occurred_on: day });
+    await act(async () =>
+      releaseList!({ rows: [r("z", "2026-11-20"), r("y", "2026-11-19")], total: 4, seq: 20, next: { occurred_on: "2026-11-19", id: "y" } }),
+    );
+    await settle();
+    expect(latest.map((x) => x.id)).toEqual(["z", "y"]);
+    expect(listed[1]).toEqual({ kind: "expense", limit: 5000, after: { occurred_on: "2026-11-19", id: "y" } });
+    // While the second page is read: "w" (not loaded yet) is edited, "v" removed.
+    // (The stream is the window's: it last heard seq 17, in the test above.)
+    send({ seq: 21, prev_seq: 17, patches: [{ op: "upsert", row: r("w", "2026-11-25") }, { op: "remove", id: "v" }] });
+    await settle();
+    expect(latest.map((x) => x.id)).toEqual(["w", "z", "y"]);
+    // The page was read before those batches: its w and v are older.
+    await act(async () => releaseList!({ rows: [r("w", "2026-11-02"), r("v", "2026-11-01")], total: null, seq: 20, next: null }));
+    await settle();
+    expect(latest.map((x) => `${x.id}@${x.occurred_on.slice(8)}`)).toEqual(["w@25", "z@20", "y@19"]);
     await act(async () => root.unmount());
   });
 });

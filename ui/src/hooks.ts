@@ -1,21 +1,21 @@
-// React hooks over ipc.ts and live.ts: rows of a query, watched aggregates,
+// React hooks over ipc.ts and live.ts: rows of a query (loaded by keyset pages), watched aggregates,
 // connection status, first-sync progress.
 
 import { useEffect, useRef, useState } from "react";
 import { sameRange, queryKey, rangeKey } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
-import { loadAll } from "./load";
-import { catchUp, fromSnapshot, type RowStore } from "./rows";
+import { loadPages } from "./load";
+import { catchUp, fromSnapshot, mergePage, patchId, type RowStore } from "./rows";
 import type { Aggregates, CommandError, Diagnostics, PatchBatch, ReportRange, RowQuery, Status, SyncProgress } from "./types";
 
 export interface RowsState {
   store: RowStore | null;
   /**
-   * Rows list_rows said match (`total`) that could not be loaded, normally 0;
-   * the table says so when not.
+   * How many rows the query matched when its first page was read: while
+   * the rest loads, the table keeps room for them (null before that).
    */
-  notLoaded: number;
+  total: number | null;
   loading: boolean;
   error: CommandError | null;
 }
@@ -24,49 +24,95 @@ export interface RowsState {
 const APPLY_EVERY_MS = 16;
 
 /**
- * The rows of `query`, loaded with list_rows and kept current by the patch
- * stream. Re-loads when the query changes or `reloadToken` changes.
+ * The rows of `query`: its first page at once, then the rest page by page
+ * (load.ts), kept current by the patch stream all along — batches apply
+ * while pages still come, and a page never undoes a newer batch. Re-loads
+ * when the query changes, `reloadToken` changes, or the stream had a gap;
+ * a re-load of a table already showing rows keeps showing (and patching)
+ * them until the new read is complete.
  */
 export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
-  const [state, setState] = useState<RowsState>({ store: null, notLoaded: 0, loading: true, error: null });
+  const [state, setState] = useState<RowsState>({ store: null, total: null, loading: true, error: null });
+  const [gaps, setGaps] = useState(0);
   const key = query ? queryKey(query) : null;
   const queryRef = useRef(query);
   queryRef.current = query;
+  const shownRef = useRef<RowStore | null>(null);
+  shownRef.current = state.store;
+
+  useEffect(() => live.onGap(() => setGaps((n) => n + 1)), []);
 
   useEffect(() => {
     const q = queryRef.current;
     if (!q) return;
     let cancelled = false;
+    // The rows being read, and (on a re-load) the ones still on screen.
     let store: RowStore | null = null;
+    // (An empty table — e.g. before the first sync — fills in page by page instead.)
+    const shown = shownRef.current;
+    let old = shown && shown.sorted.length > 0 && queryKey(shown.query) === queryKey(q) ? shown : null;
+    let total: number | null = null;
+    let done = false;
+    // Batches heard before the first page (applied on top of it by seq) and
+    // since (applied as they come); ids they named, with their seq.
+    let early: PatchBatch[] = [];
     let queue: PatchBatch[] = [];
+    const touched = new Map<string, number>();
     let timer: ReturnType<typeof setTimeout> | null = null;
     setState((s) => ({ ...s, loading: true, error: null }));
 
+    const show = () => {
+      const shown = old && !done ? old : store;
+      setState({ store: shown, total, loading: !done, error: null });
+    };
+    const flush = () => {
+      if (store) store = catchUp(store, queue);
+      if (old) old = catchUp(old, queue);
+      queue = [];
+    };
     const apply = () => {
       timer = null;
-      if (!store || cancelled) return;
-      const next = catchUp(store, queue);
-      queue = [];
-      if (next !== store) {
-        store = next;
-        setState((s) => ({ ...s, store: next }));
-      }
+      if (cancelled) return;
+      flush();
+      show();
     };
     const off = live.onBatch((b) => {
+      if (!done) for (const p of b.patches) touched.set(patchId(p), b.seq);
+      if (!store) early.push(b);
       queue.push(b);
-      if (store && timer === null) timer = setTimeout(apply, APPLY_EVERY_MS);
+      if ((store || old) && timer === null) timer = setTimeout(apply, APPLY_EVERY_MS);
     });
 
     live
       .ready()
-      .then(() => loadAll(ipc.listRows, q))
+      .then(() =>
+        loadPages(ipc.listRows, q, (page, first) => {
+          if (cancelled) return false;
+          if (first) {
+            flush(); // the old rows only: there is no `store` yet
+            store = catchUp(fromSnapshot(q, page.rows, page.seq), early);
+            early = [];
+            total = page.total;
+          } else if (store) {
+            flush();
+            store = mergePage(store, page.rows, page.seq, touched);
+          }
+          if (!page.next) {
+            done = true;
+            touched.clear();
+            old = null;
+          }
+          // The first read of a table shows page by page; a re-load, when complete.
+          if (!old || done) show();
+          return true;
+        }),
+      )
       .then(
-        (snap) => {
-          if (cancelled) return;
-          // Batches heard while list_rows ran: those older than the snapshot are dropped.
-          store = catchUp(fromSnapshot(q, snap.rows, snap.seq), queue);
-          queue = [];
-          setState({ store, notLoaded: snap.missing, loading: false, error: null });
+        () => {
+          if (!cancelled && !done) {
+            done = true;
+            show();
+          }
         },
         (e) => {
           if (!cancelled) setState((s) => ({ ...s, loading: false, error: ipc.toCommandError(e) }));
@@ -77,7 +123,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
       off();
       if (timer !== null) clearTimeout(timer);
     };
-  }, [key, reloadToken]);
+  }, [key, reloadToken, gaps]);
 
   return state;
 }

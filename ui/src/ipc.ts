@@ -1,13 +1,15 @@
 // The one module that talks to the Tauri shell (docs/desktop-api.md). Every
 // other module imports these typed functions; nothing else calls invoke,
-// listen or Channel. Commands reject with a CommandError.
+// listen, Channel or the dialog plugin. Commands reject with a CommandError.
 
 import { Channel, invoke, isTauri } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
+import { save } from "@tauri-apps/plugin-dialog";
 import type {
-  Aggregates, Attention, AttentionSummary, CommandError, Diagnostics, FlagName, Flags, IsoDate, NewTransaction, OrgSettings, PatchBatch,
-  ReportRange, Row, RowHistory, RowPage, RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch, WindowTarget, WriteFix,
+  Aggregates, Attention, AttentionSummary, CommandError, Diagnostics, ExportProgress, Exported, FlagName, Flags, IsoDate, NewTransaction,
+  OrgSettings, PatchBatch, ReportRange, Row, RowHistory, RowPage, RowQuery, SessionView, Status, Subscription, SyncProgress, TransactionPatch,
+  WindowTarget, WriteFix,
 } from "./types";
 
 export { isTauri };
@@ -102,7 +104,28 @@ export const diagnostics = () => call<Diagnostics>("diagnostics");
 export const setFlag = <N extends FlagName>(name: N, value: Flags[N]) => call<Diagnostics>("set_flag", { name, value });
 export const openWindow = (target: WindowTarget, session?: string) =>
   call<null>("open_window", { target, session: session ?? null });
-export const saveCsv = (filename: string, contents: string) => call<string>("save_csv", { filename, contents });
+/** Writes a CSV the UI built to `path` (the save dialog's answer). */
+export const saveCsv = (filename: string, contents: string, path?: string) =>
+  call<string>("save_csv", { filename, contents, path: path ?? null });
+
+/**
+ * The native save dialog for `filename`, opened on the user's Downloads
+ * folder (home when there is none); null when the user cancels.
+ */
+export async function askSavePath(filename: string): Promise<string | null> {
+  const defaultPath = await call<string>("export_location", { filename });
+  return save({ defaultPath, filters: [{ name: "CSV", extensions: ["csv"] }] });
+}
+
+/** Every row of `query` into `path`, written by the app from its cache, with progress. */
+export async function exportCsv(
+  query: RowQuery,
+  path: string,
+  onProgress: (p: ExportProgress) => void,
+): Promise<Exported> {
+  const channel = new Channel<ExportProgress>(onProgress);
+  return call<Exported>("export_csv", { query, path, onProgress: channel });
+}
 
 // --- events ----------------------------------------------------------------
 

@@ -1,50 +1,50 @@
 import { describe, expect, it } from "vitest";
-import { loadAll } from "./load";
+import { FIRST_PAGE, loadPages, PAGE } from "./load";
 import type { Row, RowPage, RowQuery } from "./types";
 
-const mk = (i: number) => ({ id: `r${i}` }) as Row;
-const all = Array.from({ length: 25 }, (_, i) => mk(i));
+const mk = (i: number) => ({ id: `r${String(99_999 - i).padStart(5, "0")}`, occurred_on: "2026-03-01" }) as Row;
 
-function shell(cap: number, seqs: number[] = []) {
+/** A shell over `n` rows answering keyset pages, at seq 7 + the page number. */
+function shell(n: number) {
+  const all = Array.from({ length: n }, (_, i) => mk(i));
   const calls: RowQuery[] = [];
-  let n = 0;
   const listRows = async (q: RowQuery): Promise<RowPage> => {
     calls.push(q);
-    const off = q.offset ?? 0;
-    return { rows: all.slice(off, off + cap), total: all.length, seq: seqs[n++] ?? 7 };
+    const from = q.after ? all.findIndex((r) => r.id < q.after!.id) : 0;
+    const rows = all.slice(from < 0 ? n : from, (from < 0 ? n : from) + (q.limit ?? 100));
+    const last = rows[rows.length - 1];
+    const next = rows.length === q.limit && last ? { occurred_on: last.occurred_on, id: last.id } : null;
+    return { rows, total: q.after ? null : n, seq: 7 + calls.length, next };
   };
   return { listRows, calls };
 }
 
-describe("loadAll", () => {
-  it("takes one call when the shell sends everything", async () => {
-    const s = shell(1000);
-    const snap = await loadAll(s.listRows, { kind: "revenue" });
-    expect(snap.rows).toHaveLength(25);
-    expect(snap.missing).toBe(0);
-    expect(s.calls).toEqual([{ kind: "revenue" }]);
+describe("loadPages", () => {
+  it("reads a screenful first, then keyset pages after the last row, until none is left", async () => {
+    const s = shell(FIRST_PAGE + 2 * PAGE + 3);
+    const pages: RowPage[] = [];
+    await loadPages(s.listRows, { kind: "revenue", offset: 40 }, (p) => (pages.push(p), true));
+    expect(s.calls[0]).toEqual({ kind: "revenue", limit: FIRST_PAGE });
+    expect(s.calls.slice(1).map((c) => [c.limit, c.after?.id, c.offset])).toEqual([
+      [PAGE, mk(FIRST_PAGE - 1).id, undefined],
+      [PAGE, mk(FIRST_PAGE + PAGE - 1).id, undefined],
+      [PAGE, mk(FIRST_PAGE + 2 * PAGE - 1).id, undefined],
+    ]);
+    expect(pages.map((p) => p.total)).toEqual([FIRST_PAGE + 2 * PAGE + 3, null, null, null]);
+    const ids = pages.flatMap((p) => p.rows.map((r) => r.id));
+    expect(new Set(ids).size).toBe(FIRST_PAGE + 2 * PAGE + 3);
   });
 
-  it("follows with offsets when the shell caps pages", async () => {
-    const s = shell(10);
-    const snap = await loadAll(s.listRows, { kind: "expense" });
-    expect(snap.rows.map((r) => r.id)).toEqual(all.map((r) => r.id));
-    expect(s.calls.map((c) => c.offset)).toEqual([undefined, 10, 20]);
-    expect(snap.seq).toBe(7);
+  it("takes one call for a small table", async () => {
+    const s = shell(25);
+    let n = 0;
+    await loadPages(s.listRows, {}, (p, first) => (expect(first).toBe(true), (n += p.rows.length), true));
+    expect([s.calls.length, n]).toEqual([1, 25]);
   });
 
-  it("starts over when the cache moved between pages", async () => {
-    const s = shell(10, [5, 6, 6, 6, 6]);
-    const snap = await loadAll(s.listRows, {});
-    expect(s.calls).toHaveLength(5); // 5,6 → restart → 6,6,6
-    expect(snap.rows).toHaveLength(25);
-    expect(snap.seq).toBe(6);
-  });
-
-  it("gives up restarting after a few tries and reports the oldest seq", async () => {
-    const s = shell(10, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    const snap = await loadAll(s.listRows, {}, 1);
-    expect(snap.seq).toBe(3);
-    expect(snap.missing).toBe(5);
+  it("stops when told to", async () => {
+    const s = shell(FIRST_PAGE * 3);
+    await loadPages(s.listRows, {}, () => false);
+    expect(s.calls).toHaveLength(1);
   });
 });

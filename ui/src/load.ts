@@ -1,42 +1,31 @@
-// Loading a table's snapshot. The UI sends no `limit`: it wants every row of
-// the query. If the shell answers with fewer rows than `total` (it capped the
-// page), the rest is fetched with `offset`; when the cache moved on between
-// pages (a different `seq`), rows may have shifted, so the load starts over
-// (a few times, then it settles for what it has and says so).
+// Loading a table from the cache by keyset: a first page sized to what a
+// table shows (and counted, once), then the rest in larger pages, each asked
+// `after` the last row of the one before. Pages are handed over as they come,
+// so the table shows its first rows at once and fills in while the user
+// looks; the cache may move on between pages (live traffic) without a
+// restart — the caller merges each page by its seq (rows.ts `mergePage`).
 
-import type { Row, RowPage, RowQuery } from "./types";
+import type { RowPage, RowQuery } from "./types";
 
-export interface Snapshot {
-  rows: Row[];
-  /** The lowest seq among the pages: batches from here on are applied on top. */
-  seq: number;
-  /** Rows `total` promised that were not loaded (0 normally). */
-  missing: number;
-}
+/** Rows of the first page: a screenful and some to scroll. */
+export const FIRST_PAGE = 200;
+/** Rows of every later page. */
+export const PAGE = 5000;
 
-export async function loadAll(
+/**
+ * Reads every page of `query` in list order, calling `onPage` with each
+ * (`first` for the counted one). Stops early when `onPage` returns false.
+ */
+export async function loadPages(
   listRows: (q: RowQuery) => Promise<RowPage>,
   query: RowQuery,
-  maxRestarts = 3,
-): Promise<Snapshot> {
-  for (let attempt = 0; ; attempt++) {
-    const first = await listRows(query);
-    const rows = [...first.rows];
-    let seq = first.seq;
-    let consistent = true;
-    while (rows.length < first.total) {
-      const page = await listRows({ ...query, offset: rows.length });
-      if (page.rows.length === 0) break;
-      rows.push(...page.rows);
-      if (page.seq !== first.seq) {
-        consistent = false;
-        seq = Math.min(seq, page.seq);
-        break;
-      }
-    }
-    if (consistent || attempt >= maxRestarts) {
-      const unique = new Map(rows.map((r) => [r.id, r]));
-      return { rows: [...unique.values()], seq, missing: Math.max(0, first.total - unique.size) };
-    }
+  onPage: (page: RowPage, first: boolean) => boolean,
+): Promise<void> {
+  const { limit: _l, offset: _o, after: _a, ...filters } = query;
+  let page = await listRows({ ...filters, limit: FIRST_PAGE });
+  if (!onPage(page, true)) return;
+  while (page.next) {
+    page = await listRows({ ...filters, limit: PAGE, after: page.next });
+    if (!onPage(page, false)) return;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyBatch, applyPatches, catchUp, compareRows, emptyStore, fromSnapshot, matchesQuery, type RowStore } from "./rows";
+import { applyBatch, applyPatches, catchUp, compareRows, emptyStore, fromSnapshot, matchesQuery, mergePage, patchId, type RowStore } from "./rows";
+import type { PatchBatch } from "./types";
 import type { Row, RowQuery } from "./types";
 
 let n = 0;
@@ -32,8 +33,8 @@ const rm = (id: string) => ({ op: "remove" as const, id });
 const Q: RowQuery = { kind: "revenue", from: "2026-11-01", to: "2026-11-30" };
 
 describe("ordering", () => {
-  it("sorts by occurred_on desc, then created_at desc, then id", () => {
-    const a = row({ id: "a", occurred_on: "2026-11-05", created_at: "2026-11-05T09:00:00Z" });
+  it("sorts by occurred_on desc, then id desc (the cache's keyset order; created_at plays no part)", () => {
+    const a = row({ id: "a", occurred_on: "2026-11-05", created_at: "2026-11-05T23:00:00Z" });
     const b = row({ id: "b", occurred_on: "2026-11-07", created_at: "2026-11-01T00:00:00Z" });
     const c = row({ id: "c", occurred_on: "2026-11-05", created_at: "2026-11-05T12:00:00Z" });
     const d = row({ id: "d", occurred_on: "2026-11-05", created_at: "2026-11-05T12:00:00Z" });
@@ -281,5 +282,78 @@ describe("against a naive model", () => {
     expect(ids(s)).toEqual(expected);
     expect(s.byId.size).toBe(expected.length);
     for (const id of expected) expect(s.byId.get(id)).toBe(model.get(id));
+  });
+});
+
+describe("mergePage", () => {
+  // A cache read by keyset pages while live batches land between (and
+  // during) the reads, each reaching the window some time later, in order:
+  // once every page and batch is in, the table is exactly the cache.
+  it("a table read page by page under live traffic ends equal to the cache, no restarts", () => {
+    let seed = 7;
+    const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % k);
+    const q: RowQuery = { kind: "revenue", from: "2026-11-01", to: "2026-11-30" };
+    const day = () => `2026-11-${String(1 + rand(30)).padStart(2, "0")}`;
+    const cache = new Map<string, Row>();
+    for (let i = 0; i < 600; i++) {
+      const r = row({ id: `c${String(i).padStart(4, "0")}`, occurred_on: day() });
+      cache.set(r.id, r);
+    }
+    let seq = 1;
+    const list = (after: Row | null, limit: number) => {
+      const all = [...cache.values()].filter((r) => matchesQuery(r, q)).sort(compareRows);
+      const from = after ? all.findIndex((r) => compareRows(r, after) > 0) : 0;
+      return all.slice(from < 0 ? all.length : from, (from < 0 ? all.length : from) + limit);
+    };
+    const inFlight: PatchBatch[] = [];
+    const touched = new Map<string, number>();
+    let store = fromSnapshot(q, list(null, 50), seq);
+    const deliver = (k: number) => {
+      for (const b of inFlight.splice(0, k)) {
+        for (const p of b.patches) touched.set(patchId(p), b.seq);
+        store = applyBatch(store, b);
+      }
+    };
+    let last: Row | undefined = store.sorted[store.sorted.length - 1];
+    let pages = 1;
+    while (last) {
+      for (let k = rand(4); k > 0; k--) {
+        seq += 1;
+        const id = `c${String(rand(700)).padStart(4, "0")}`;
+        if (rand(4) === 0) {
+          cache.delete(id);
+          inFlight.push({ seq, patches: [rm(id)] });
+        } else {
+          const r = row({ id, occurred_on: day(), kind: rand(5) === 0 ? "expense" : "revenue" });
+          cache.set(id, r);
+          inFlight.push({ seq, patches: [up(r)] });
+        }
+      }
+      deliver(rand(inFlight.length + 1));
+      const page = list(last, 50);
+      const pageSeq = seq;
+      deliver(rand(inFlight.length + 1));
+      store = mergePage(store, page, pageSeq, touched);
+      last = page.length === 50 ? page[page.length - 1] : undefined;
+      pages += 1;
+    }
+    deliver(inFlight.length);
+    expect(pages).toBeGreaterThan(10);
+    const expected = [...cache.values()].filter((r) => matchesQuery(r, q)).sort(compareRows);
+    expect(ids(store)).toEqual(expected.map((r) => r.id));
+    expect(store.byId.size).toBe(expected.length);
+    for (const r of expected) expect(store.byId.get(r.id)).toBe(r);
+  });
+
+  it("a row a batch removed is not brought back by an older page", () => {
+    const a = row({ id: "a" });
+    let s = fromSnapshot(Q, [], 5);
+    const touched = new Map([["a", 6]]);
+    s = applyBatch(s, { seq: 6, patches: [rm("a")] });
+    s = mergePage(s, [a], 5, touched);
+    expect(ids(s)).toEqual([]);
+    // A page read after the batch is the cache's word.
+    s = mergePage(s, [a], 7, touched);
+    expect(ids(s)).toEqual(["a"]);
   });
 });

@@ -9,7 +9,10 @@
 //   arrives (normally `remove local-…` + `upsert real` in one batch) the local
 //   row goes, in either arrival order, so a row is never shown twice.
 // - Only rows matching the query are kept: a row that stops matching leaves.
-// - Order: occurred_on desc, then created_at desc, then id desc (stable).
+// - Order: occurred_on desc, then id desc — the cache's list order, the
+//   keyset `list_rows` pages by, so a page lands after the rows before it.
+// - A page of a table still loading (`mergePage`) never overwrites what a
+//   batch at or after the page's seq already said about a row.
 // - A batch whose `seq` is lower than the store's is older than the snapshot
 //   and is ignored; equal seq is applied (optimistic writes don't advance seq,
 //   and re-applying an upsert or remove changes nothing).
@@ -29,12 +32,14 @@ export const LOCAL_PREFIX = "local-";
 
 /**
  * An immutable id → row index. Copying a 100k-entry Map costs ~80 ms, far
- * too much per batch, so changes go into a small overlay over a shared base;
- * the overlay is folded into a fresh base once it grows (amortised O(1)).
+ * too much per batch, so changes go into a small overlay over shared layers
+ * (each loaded page adds one of its new ids: no copy either); the overlay and
+ * layers are folded into one fresh layer once they grow (amortised O(1)).
+ * Layers never share an id; the overlay shadows them.
  */
 export class RowIndex {
   private constructor(
-    private readonly base: ReadonlyMap<string, Row>,
+    private readonly layers: readonly ReadonlyMap<string, Row>[],
     private readonly overlay: ReadonlyMap<string, Row | null>,
     readonly size: number,
   ) {}
@@ -42,18 +47,26 @@ export class RowIndex {
   static of(rows: Iterable<Row>): RowIndex {
     const m = new Map<string, Row>();
     for (const r of rows) m.set(r.id, r);
-    return new RowIndex(m, new Map(), m.size);
+    return new RowIndex([m], new Map(), m.size);
   }
 
   /** Takes ownership of `m`: the caller must not change it afterwards. */
   static fromMap(m: Map<string, Row>): RowIndex {
-    return new RowIndex(m, new Map(), m.size);
+    return new RowIndex([m], new Map(), m.size);
+  }
+
+  private inLayers(id: string): Row | undefined {
+    for (const l of this.layers) {
+      const r = l.get(id);
+      if (r !== undefined) return r;
+    }
+    return undefined;
   }
 
   get(id: string): Row | undefined {
     const o = this.overlay.get(id);
     if (o !== undefined) return o ?? undefined;
-    return this.base.get(id);
+    return this.inLayers(id);
   }
 
   has(id: string): boolean {
@@ -63,30 +76,48 @@ export class RowIndex {
   /** Does any row satisfy `pred`? (A plain loop: generators are slow on 100k rows.) */
   some(pred: (r: Row) => boolean): boolean {
     for (const r of this.overlay.values()) if (r !== null && pred(r)) return true;
-    for (const [id, r] of this.base) if (!this.overlay.has(id) && pred(r)) return true;
+    for (const l of this.layers) for (const [id, r] of l) if (!this.overlay.has(id) && pred(r)) return true;
     return false;
   }
 
   *values(): IterableIterator<Row> {
-    for (const [id, r] of this.base) if (!this.overlay.has(id)) yield r;
+    for (const l of this.layers) for (const [id, r] of l) if (!this.overlay.has(id)) yield r;
     for (const r of this.overlay.values()) if (r !== null) yield r;
+  }
+
+  private folded(changes: ReadonlyMap<string, Row | null>, size: number): RowIndex {
+    const m = new Map<string, Row>();
+    for (const l of this.layers) for (const [id, r] of l) m.set(id, r);
+    for (const [id, r] of [...this.overlay, ...changes]) {
+      if (r === null) m.delete(id);
+      else m.set(id, r);
+    }
+    return new RowIndex([m], new Map(), size);
   }
 
   /** A new index with `changes` applied (null removes). */
   with(changes: ReadonlyMap<string, Row | null>): RowIndex {
     let size = this.size;
     for (const [id, r] of changes) size += (r === null ? 0 : 1) - (this.has(id) ? 1 : 0);
-    if (this.overlay.size + changes.size > 1024) {
-      const m = new Map(this.base);
-      for (const [id, r] of [...this.overlay, ...changes]) {
-        if (r === null) m.delete(id);
-        else m.set(id, r);
-      }
-      return new RowIndex(m, new Map(), size);
-    }
+    if (this.overlay.size + changes.size > 1024) return this.folded(changes, size);
     const overlay = new Map(this.overlay);
-    for (const [id, r] of changes) overlay.set(id, this.base.has(id) || r !== null ? r : null);
-    return new RowIndex(this.base, overlay, size);
+    for (const [id, r] of changes) overlay.set(id, r);
+    return new RowIndex(this.layers, overlay, size);
+  }
+
+  /** A new index with `fresh` added: rows whose ids it has none of. Takes ownership of `fresh`. */
+  withNew(fresh: Map<string, Row>): RowIndex {
+    if (fresh.size === 0) return this;
+    // An id the overlay removed would stay shadowed in a layer: it goes in as a change.
+    const shadowed = new Map<string, Row | null>();
+    for (const [id, r] of fresh) if (this.overlay.has(id)) shadowed.set(id, r);
+    if (shadowed.size > 0) {
+      for (const id of shadowed.keys()) fresh.delete(id);
+      return this.with(shadowed).withNew(fresh);
+    }
+    const size = this.size + fresh.size;
+    if (this.layers.length >= 24) return this.folded(fresh, size);
+    return new RowIndex([...this.layers, fresh], this.overlay, size);
   }
 }
 
@@ -104,12 +135,9 @@ export function matchesQuery(row: Row, q: RowQuery): boolean {
   return true;
 }
 
-/** Display order: negative when `a` comes first. */
+/** Display order (the cache's keyset order): negative when `a` comes first. */
 export function compareRows(a: Row, b: Row): number {
   if (a.occurred_on !== b.occurred_on) return a.occurred_on < b.occurred_on ? 1 : -1;
-  // RFC 3339 UTC ("…T10:00:00.5Z") sorts correctly as a string, even with
-  // differing fraction lengths ('.' < 'Z'), and string compares are cheap.
-  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
   if (a.id !== b.id) return a.id < b.id ? 1 : -1;
   return 0;
 }
@@ -220,6 +248,66 @@ function insertionIndex(arr: readonly Row[], row: Row): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * One more page of a table still loading, read at `seq`: its rows join the
+ * store in order, except those a batch at or after `seq` has already
+ * decided (`touched`: id → seq of the last batch that named it), which the
+ * store holds newer. The page need not match the store's seq: the cache may
+ * have moved on between pages.
+ */
+export function mergePage(
+  store: RowStore,
+  rows: readonly Row[],
+  seq: number,
+  touched: ReadonlyMap<string, number>,
+): RowStore {
+  const fresh = new Map<string, Row>();
+  const changes = new Map<string, Row | null>();
+  const incoming: Row[] = [];
+  for (const r of rows) {
+    if (!matchesQuery(r, store.query)) continue;
+    const t = touched.get(r.id);
+    if (t !== undefined && t >= seq) continue;
+    if (r.client_mutation_id) {
+      if (isLocalId(r.id)) {
+        if (hasConfirmed(store.byId, changes, r.client_mutation_id)) continue;
+      } else {
+        const localId = LOCAL_PREFIX + r.client_mutation_id;
+        if (store.byId.has(localId)) changes.set(localId, null);
+      }
+    }
+    if (store.byId.has(r.id)) changes.set(r.id, r);
+    else fresh.set(r.id, r);
+    incoming.push(r);
+  }
+  if (changes.size === 0 && fresh.size === 0) return store;
+  const kept = changes.size === 0 ? store.sorted : store.sorted.filter((r) => !changes.has(r.id));
+  if (!isSorted(incoming)) incoming.sort(compareRows);
+  return {
+    query: store.query,
+    seq: store.seq,
+    byId: store.byId.with(changes).withNew(fresh),
+    sorted: mergeSorted(kept, incoming),
+  };
+}
+
+/** Two arrays in display order as one, in one pass. */
+function mergeSorted(a: readonly Row[], b: readonly Row[]): Row[] {
+  const out: Row[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = compareRows(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/** The id a patch is about. */
+export function patchId(p: Patch): string {
+  return p.op === "remove" ? p.id : p.row.id;
 }
 
 /**

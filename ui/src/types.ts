@@ -44,7 +44,19 @@ export type Patch = { op: "upsert"; row: Row } | { op: "remove"; id: string };
 export interface PatchBatch {
   /** The event seq the cache is at after applying the batch. */
   seq: number;
+  /**
+   * The seq of the message before this one on the window's stream (the
+   * subscribe answer's seq for the first). Not the last one this window
+   * heard: a message was lost, so the window re-reads its tables.
+   */
+  prev_seq?: number;
   patches: Patch[];
+}
+
+/** Where a row sits in list order (occurred_on desc, id desc): a keyset cursor. */
+export interface RowKey {
+  occurred_on: IsoDate;
+  id: string;
 }
 
 export interface RowQuery {
@@ -55,12 +67,28 @@ export interface RowQuery {
   to?: IsoDate;
   limit?: number;
   offset?: number;
+  /** The rows after this key, in list order (a keyset page: not counted). */
+  after?: RowKey;
 }
 
 export interface RowPage {
   rows: Row[];
-  total: number;
+  /** The matching count: on the first page only (null on a keyset page). */
+  total: number | null;
   seq: number;
+  /** Ask `after` this for the next page; null when this page was the last. */
+  next: RowKey | null;
+}
+
+export interface ExportProgress {
+  written: number;
+  total: number;
+  finished: boolean;
+}
+
+export interface Exported {
+  path: string;
+  rows: number;
 }
 
 export interface UserInfo {

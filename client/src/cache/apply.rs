@@ -5,9 +5,10 @@
 
 use super::*;
 
-/// Rows per multi-row statement: 17 columns × 500 = 8500 bind parameters,
-/// well under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`).
-const CHUNK: usize = 500;
+/// Rows per multi-row statement: 17 columns × 1000 = 17000 bind
+/// parameters, under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`):
+/// a 1000-event poll answer is one statement.
+const CHUNK: usize = 1000;
 /// Which head a snapshot of the rows belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotAt {
@@ -33,11 +34,15 @@ pub struct Applied {
     /// How many events were new (not applied before).
     pub fresh: usize,
     /// What was published (None when nothing changed).
-    pub batch: Option<PatchBatch>,
+    pub batch: Option<Arc<PatchBatch>>,
     /// The org's new lock date, when these events changed it (`Some(None)`:
     /// cleared).
     pub lock_date: Option<Option<chrono::NaiveDate>>,
 }
+
+/// Inserts only the rows whose id is new, and says which: rows expected
+/// to be new skip the look-up of what they held before.
+const INSERT_NEW_TAIL: &str = " ON CONFLICT(id) DO NOTHING RETURNING id";
 
 const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
     property_id = excluded.property_id, amount_minor = excluded.amount_minor, \
@@ -135,7 +140,11 @@ impl Cache {
                 EventRow::Transaction(_) | EventRow::LockDate { .. } => None,
             })
             .collect();
-        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
+        let added = finals
+            .iter()
+            .filter(|e| e.kind == ledgerline_wire::EventType::Added)
+            .count();
+        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts, added * 2 > finals.len())
             .await?
             .into_iter()
             .collect();
@@ -161,13 +170,13 @@ impl Cache {
             }
         }
         set_seq(&mut w.tx, seq).await?;
-        let seq = self.finish(w, patches.clone()).await?;
+        let (seq, batch) = self.finish_at(w, Some(seq), patches).await?;
         Telemetry::add(&self.telemetry.events_applied, fresh_count as u64);
         Ok(Applied {
             from_seq,
             seq,
             fresh: fresh_count,
-            batch: (!patches.is_empty()).then_some(PatchBatch { seq, patches }),
+            batch,
             lock_date,
         })
     }
@@ -252,7 +261,11 @@ impl Cache {
         for id in delete_rows(&mut w.tx, &removes).await? {
             patches.push(Patch::Remove { id });
         }
-        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts)
+        let new = upserts
+            .iter()
+            .filter(|r| !existing.contains_key(&r.id))
+            .count();
+        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts, new * 2 > upserts.len())
             .await?
             .into_iter()
             .collect();
@@ -276,20 +289,41 @@ impl Cache {
 
 /// Inserts rows, or updates them to a higher version only (an event for a
 /// version already shown changes nothing);
-/// returns the ids actually written.
+/// returns the ids actually written. `likely_new` (most of them are new
+/// rows, e.g. a burst of `added` events) tries one plain insert of the
+/// chunk first and looks up only the rows it left.
 pub(crate) async fn upsert_rows(
     conn: &mut SqliteConnection,
     rows: &[Row],
+    likely_new: bool,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut written = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
+        let all: Vec<&Row> = chunk.iter().collect();
+        let chunk: Vec<&Row> = if likely_new {
+            let mut inserted: HashSet<String> = upsert_chunk(conn, &all, INSERT_NEW_TAIL)
+                .await?
+                .into_iter()
+                .collect();
+            written.extend(inserted.iter().cloned());
+            // The first row of an inserted id went in; a later one of the
+            // same id (a snapshot may hold one twice) still upserts.
+            all.into_iter()
+                .filter(|r| !inserted.remove(&r.id))
+                .collect()
+        } else {
+            all
+        };
+        if chunk.is_empty() {
+            continue;
+        }
         // What the existing rows hold in their indexed columns: rows that
         // keep them (and new rows) take the upsert that leaves the indexes be.
         let mut qb = QueryBuilder::<Sqlite>::new(
             "SELECT id, property_id, occurred_on, status FROM rows WHERE id IN (",
         );
         let mut sep = qb.separated(", ");
-        for r in chunk {
+        for r in &chunk {
             sep.push_bind(r.id.as_str());
         }
         qb.push(")");
@@ -301,7 +335,7 @@ pub(crate) async fn upsert_rows(
         // earlier one) takes the full upsert too.
         let mut seen: HashSet<&str> = HashSet::with_capacity(chunk.len());
         let mut moved: HashSet<&str> = HashSet::new();
-        for r in chunk {
+        for r in &chunk {
             let keeps = prior
                 .get(&r.id)
                 .is_none_or(|(property_id, occurred_on, status)| {

@@ -4,34 +4,28 @@
 use super::*;
 
 impl Cache {
-    /// One page of rows, newest first, with the total count and seq, read
-    /// in one read transaction so the three agree.
+    /// One page of rows in list order (newest first, then id desc) and the
+    /// seq, read in one read transaction so they agree. The first page (no
+    /// `after`) and an `offset` page also count the matching rows; a keyset
+    /// page (`after`) does not: it is one index walk from the key on.
     pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
-        let limit = q.limit.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
-        let offset = q.offset.unwrap_or(0);
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut tx = self.pool.begin().await?;
-        let mut select = QueryBuilder::<Sqlite>::new(format!("SELECT {COLS} FROM rows"));
-        push_filters(&mut select, q);
-        select.push(" ORDER BY occurred_on DESC, id DESC LIMIT ");
-        select.push_bind(limit as i64);
-        select.push(" OFFSET ");
-        select.push_bind(offset as i64);
-        let rows = select
-            .build()
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(decode_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM rows");
-        push_filters(&mut count, q);
-        let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+        let rows = page(&mut tx, q, limit).await?;
+        let total = match q.after {
+            None => Some(count(&mut tx, q).await?),
+            Some(_) => None,
+        };
         let seq = get_seq(&mut tx).await?.unwrap_or(0);
         tx.commit().await?;
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(RowKey::of))
+            .flatten();
         Ok(RowPage {
             rows,
-            total: total as u64,
+            total,
             seq,
+            next,
         })
     }
 
@@ -51,7 +45,71 @@ impl Cache {
     }
 }
 
-pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery) {
+/// Up to `limit` rows of `q` in list order: after `q.after` (a keyset
+/// walk of the index whose order this is), else from `q.offset`.
+/// How many rows match `q`'s filters: one index walk, one query.
+pub(crate) async fn count(conn: &mut SqliteConnection, q: &RowQuery) -> Result<u64, sqlx::Error> {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM rows");
+    push_filters(&mut count, q, true);
+    let n: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    Ok(n as u64)
+}
+
+pub(crate) async fn page(
+    conn: &mut SqliteConnection,
+    q: &RowQuery,
+    limit: u32,
+) -> Result<Vec<Row>, sqlx::Error> {
+    page_select("", q, limit)
+        .build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(decode_row)
+        .collect()
+}
+
+/// The statement of [`page`], after `prefix` (`EXPLAIN QUERY PLAN `, in tests).
+pub(super) fn page_select<'a>(prefix: &str, q: &RowQuery, limit: u32) -> QueryBuilder<'a, Sqlite> {
+    let mut select = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLS} FROM rows"));
+    match &q.after {
+        None => push_filters(&mut select, q, true),
+        Some(after) => {
+            // The key is the walk's upper bound, as one row-value range on
+            // the index: a plain `occurred_on <= to` beside it would take
+            // its place as the bound and make every page rescan the rows
+            // before the key. `to` is folded in instead.
+            push_filters(&mut select, q, false);
+            let (day, id) = match q.to {
+                Some(to) if to < after.occurred_on => {
+                    (to.succ_opt().unwrap_or(to).to_string(), String::new())
+                }
+                _ => (after.occurred_on.to_string(), after.id.clone()),
+            };
+            select.push(if has_filters(q) { " AND " } else { " WHERE " });
+            select.push("(occurred_on, id) < (");
+            select.push_bind(day);
+            select.push(", ");
+            select.push_bind(id);
+            select.push(")");
+        }
+    }
+    select.push(" ORDER BY occurred_on DESC, id DESC LIMIT ");
+    select.push_bind(limit as i64);
+    if q.after.is_none() {
+        select.push(" OFFSET ");
+        select.push_bind(q.offset.unwrap_or(0) as i64);
+    }
+    select
+}
+
+/// Whether [`push_filters`] without `to` pushed a `WHERE`.
+fn has_filters(q: &RowQuery) -> bool {
+    q.property_id.is_some() || q.kind.is_some() || q.status.is_some() || q.from.is_some()
+}
+
+/// The `WHERE` of `q`'s filters (`to` only when `with_to`).
+pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery, with_to: bool) {
     let mut sep = " WHERE ";
     let mut and = |qb: &mut QueryBuilder<'_, Sqlite>, clause: &str| {
         qb.push(sep);
@@ -74,7 +132,7 @@ pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &RowQuery) {
         and(qb, "occurred_on >= ");
         qb.push_bind(from.to_string());
     }
-    if let Some(to) = q.to {
+    if let Some(to) = q.to.filter(|_| with_to) {
         and(qb, "occurred_on <= ");
         qb.push_bind(to.to_string());
     }

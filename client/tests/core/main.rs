@@ -6,5 +6,6 @@ mod helpers;
 mod integrity;
 mod mutations;
 mod offline;
+mod paging;
 mod realtime;
 mod session;

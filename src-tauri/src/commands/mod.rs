@@ -8,6 +8,7 @@
 //! `capabilities/default.json` grants.
 
 pub mod diagnostics;
+pub mod export;
 pub mod integrity;
 pub mod mutations;
 pub mod reports;
@@ -43,7 +44,9 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         mutations::discard_write,
         reports::watch_report,
         reports::unwatch_report,
-        reports::save_csv,
+        export::save_csv,
+        export::export_csv,
+        export::export_location,
         windows::window_focused,
         windows::retry_sync,
         windows::open_window,

@@ -24,6 +24,8 @@ pub const NAMES: &[&str] = &[
     "watch_report",
     "unwatch_report",
     "save_csv",
+    "export_csv",
+    "export_location",
     "window_focused",
     "retry_sync",
     "open_window",

@@ -1,10 +1,14 @@
 //! `subscribe`, `unsubscribe`, `list_rows`. A window's subscription feeds
-//! the core's ordered [`PatchBatch`]es into the window's own
-//! `tauri::ipc::Channel`; the shell remembers it per window so closing the
-//! window ends it.
+//! the core's window messages (`PatchBatch` JSON with `prev_seq`, already
+//! serialized, coalesced and split by the core) into the window's own
+//! `tauri::ipc::Channel` as they are; the shell remembers it per window so
+//! closing the window ends it.
 
-use ledgerline_client::{CommandError, PatchBatch, RowPage, RowQuery, Subscribed};
-use tauri::{ipc::Channel, Runtime, State, WebviewWindow};
+use ledgerline_client::{CommandError, RowPage, RowQuery, Subscribed};
+use tauri::{
+    ipc::{Channel, InvokeResponseBody},
+    Runtime, State, WebviewWindow,
+};
 
 use crate::state::Shell;
 
@@ -12,13 +16,14 @@ use crate::state::Shell;
 pub async fn subscribe<R: Runtime>(
     window: WebviewWindow<R>,
     shell: State<'_, Shell>,
-    on_batch: Channel<PatchBatch>,
+    on_batch: Channel<InvokeResponseBody>,
 ) -> Result<Subscribed, CommandError> {
     let label = window.label().to_owned();
     let subscribed = shell
         .core_for(&label)
-        .subscribe_with(move |batch| {
-            if let Err(e) = on_batch.send(batch) {
+        .subscribe_with(move |message| {
+            // A refused message is a gap the window sees by `prev_seq`.
+            if let Err(e) = on_batch.send(InvokeResponseBody::Json(message.json)) {
                 tracing::debug!(error = %e, "a window's channel refused a batch");
             }
         })

@@ -93,6 +93,19 @@ impl App {
     ) -> Result<App> {
         let dir = tempfile::tempdir()?;
         let server = TestServer::spawn(dir.path()).await?;
+        App::launch_on(pre, dir, server, extra_env, args, store).await
+    }
+
+    /// [`App::launch_full`] against a server already running in `dir`
+    /// (e.g. one seeded with rows first).
+    pub(crate) async fn launch_on(
+        pre: Prereqs,
+        dir: tempfile::TempDir,
+        server: TestServer,
+        extra_env: &[(&str, &str)],
+        args: &[&str],
+        store: Option<serde_json::Value>,
+    ) -> Result<App> {
         let data_dir = dir.path().join("app");
         std::fs::create_dir_all(&data_dir)?;
         if let Some(store) = store {

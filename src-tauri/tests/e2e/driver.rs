@@ -180,6 +180,35 @@ impl Session {
         .await
     }
 
+    /// [`Session::invoke`] with a `Channel` argument named `channel`, as the
+    /// UI's `new Channel(...)` passes one; returns the answer and how many
+    /// messages the channel got.
+    pub(crate) async fn invoke_with_channel(
+        &self,
+        command: &str,
+        args: Value,
+        channel: &str,
+    ) -> Result<(Value, u64)> {
+        let script =
+            "const [cmd, args, channel] = arguments; const done = arguments[arguments.length - 1];\
+            const i = window.__TAURI_INTERNALS__; let got = 0;\
+            args[channel] = `__CHANNEL__:${i.transformCallback(() => { got += 1; })}`;\
+            i.invoke(cmd, args).then(\
+              (v) => done({ok: v === undefined ? null : v, got}),\
+              (e) => done({err: e}));";
+        let out = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": script, "args": [command, args, channel]})),
+            )
+            .await?;
+        match out.get("ok") {
+            Some(v) => Ok((v.clone(), out["got"].as_u64().unwrap_or(0))),
+            None => bail!("{command} rejected: {}", out["err"]),
+        }
+    }
+
     /// Calls an app command from the current window, as the UI does.
     pub(crate) async fn invoke(&self, command: &str, args: Value) -> Result<Value> {
         let script = "const [cmd, args] = arguments; const done = arguments[arguments.length - 1];\

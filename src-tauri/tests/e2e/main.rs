@@ -22,6 +22,7 @@
 //! | `attention::a_refused_write_stays_visible_with_its_reason_until_fixed_and_resent` | issue 12: a refused write stays in sight with the server's reason |
 //! | `sessions::two_organizations_side_by_side_with_four_windows_run_two_long_polls` | issue 12: several sessions, one long-poll each |
 //! | `sessions::a_second_launch_without_dbus_runs_no_second_long_poll_and_says_why` | issue 12: the caches' lock files without D-Bus |
+//! | `scale::a_60k_row_month_reaches_a_fresh_window_and_exports_whole` | issue 14: first sync of a 60k-row month, export (`#[ignore]`: `scripts/bench.sh desktop`) |
 //! | `attention::a_row_entered_offline_outlives_another_users_sign_in_and_reaches_the_server_once` | issue 12: per-identity cache, sign-out warning |
 
 mod app;
@@ -66,6 +67,7 @@ macro_rules! prereqs_or_skip {
 
 mod attention;
 mod integrity;
+mod scale;
 mod sessions;
 
 /// Checklist 1: 2–6 windows share one long-poll; a write from another
@@ -106,20 +108,46 @@ async fn many_windows_share_one_long_poll_and_all_see_a_remote_write() -> Result
         figure!("{n} windows, 1 long-poll; remote write seen everywhere after {took:?}");
         ensure!(app.server.waiters().await? == 1, "more than one long-poll");
     }
+    // Exports go where the user chose in the save dialog, which WebDriver
+    // cannot drive: the path comes straight to the commands, as the
+    // dialog's answer does.
+    let chosen = app.data_dir.join("e2e-report");
     let path = app
         .s()
         .invoke(
             "save_csv",
-            json!({"filename": "e2e-export.csv", "contents": "a,b\r\n1,2\r\n"}),
+            json!({"filename": "r.csv", "contents": "a,b\r\n1,2\r\n", "path": chosen.display().to_string()}),
         )
         .await?;
     let path = std::path::PathBuf::from(path.as_str().context("save_csv returns a path")?);
+    ensure!(path == chosen.with_extension("csv"), "{path:?}");
     ensure!(
         std::fs::read_to_string(&path)? == "a,b\r\n1,2\r\n",
         "{path:?}"
     );
-    figure!("save_csv wrote {}", path.display());
-    let _ = std::fs::remove_file(&path);
+    let revenue = remote
+        .all()
+        .await?
+        .into_iter()
+        .filter(|t| t.kind == TransactionKind::Revenue)
+        .count();
+    let chosen = app.data_dir.join("revenue.csv");
+    let (done, progress) = app
+        .s()
+        .invoke_with_channel(
+            "export_csv",
+            json!({"query": {"kind": "revenue"}, "path": chosen.display().to_string()}),
+            "onProgress",
+        )
+        .await?;
+    ensure!(done["rows"] == revenue, "{done} for {revenue} revenue rows");
+    ensure!(progress >= 1, "no progress message");
+    let text = std::fs::read_to_string(&chosen)?;
+    ensure!(
+        text.starts_with("date,kind,property,") && text.lines().count() == revenue + 1,
+        "{text}"
+    );
+    figure!("export_csv wrote all {revenue} revenue rows to the chosen path");
 
     // The capability grants the app's commands, not the plugins' or the
     // window API's.

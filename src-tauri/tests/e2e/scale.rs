@@ -1,0 +1,133 @@
+//! The desktop at scale (issue 14), a benchmark more than a test (run it
+//! with `scripts/bench.sh desktop`; it is `#[ignore]`d in the e2e suite):
+//! a month of 60,000 transactions on the server, the app signed in fresh,
+//! and the time until the window shows its first rows and then every row
+//! (`[e2e]` figures). Then the whole month exported from the cache into a
+//! chosen file (the e2e's stand-in for the save dialog), and checked.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use chrono::Datelike;
+use serde_json::json;
+
+use crate::{
+    app::{record_figure, today, App},
+    driver::prerequisites,
+    server::{TestServer, OWNER},
+    wait::until,
+};
+
+const ROWS: u32 = 60_000;
+
+/// Rows of `revenue` and `expense` the window has loaded.
+const READ_LOADED: &str = r#"
+const h = window.__ledgerline;
+if (!h) return null;
+return [h.rows("revenue").length, h.rows("expense").length];
+"#;
+
+/// `ROWS` transactions this month in the demo org's first property, half
+/// revenue, straight into the server's database (a fleet of clients would
+/// take minutes to write them).
+async fn seed(server: &mut TestServer) -> Result<()> {
+    server.stop();
+    let url = format!("sqlite://{}", server.db.display());
+    let db = sqlx::SqlitePool::connect(&url).await?;
+    let first_of_month = today().with_day(1).context("the 1st")?;
+    let days = today().day(); // up to today: the month so far
+    let now = chrono::Utc::now().timestamp_millis();
+    sqlx::query(
+        "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency, category, \
+             memo, occurred_on, status, version, client_mutation_id, created_by, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1), \
+              owner AS (SELECT id, org_id FROM users WHERE email = ?2) \
+         SELECT printf('bulk-%06d', i), (SELECT org_id FROM owner), \
+             (SELECT id FROM properties WHERE org_id = (SELECT org_id FROM owner) ORDER BY id LIMIT 1), \
+             CASE i % 2 WHEN 0 THEN 'revenue' ELSE 'expense' END, 100 + i % 9000, \
+             (SELECT currency FROM orgs WHERE id = (SELECT org_id FROM owner)), 'bulk', 'row ' || i, \
+             date(?3, '+' || (i % ?4) || ' days'), 'pending', 1, NULL, (SELECT id FROM owner), ?5, ?5 \
+         FROM n",
+    )
+    .bind(ROWS)
+    .bind(OWNER)
+    .bind(first_of_month.to_string())
+    .bind(days)
+    .bind(now)
+    .execute(&db)
+    .await?;
+    db.close().await;
+    server.restart().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: scripts/bench.sh desktop"]
+async fn a_60k_row_month_reaches_a_fresh_window_and_exports_whole() -> Result<()> {
+    let Some(pre) = prerequisites("a_60k_row_month") else {
+        return Ok(());
+    };
+    let _one = crate::ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir()?;
+    let mut server = TestServer::spawn(dir.path()).await?;
+    let demo_rows = server.remote(OWNER).await?.all().await?;
+    let month = today().with_day(1).context("the 1st")?;
+    let in_month = demo_rows
+        .iter()
+        .filter(|t| t.occurred_on >= month && t.occurred_on <= today())
+        .count();
+    seed(&mut server).await?;
+    let want = ROWS as usize + in_month;
+
+    let launched = Instant::now();
+    let app = App::launch_on(pre, dir, server, &[], &[], None).await?;
+    let s = app.s();
+    let live = launched.elapsed();
+    until("the first rows", Duration::from_secs(120), || async {
+        let v = s.exec(READ_LOADED, json!([])).await?;
+        Ok(v.as_array()
+            .is_some_and(|a| a.iter().any(|n| n.as_u64() > Some(0))))
+    })
+    .await?;
+    let first_rows = launched.elapsed();
+    until(
+        "every row of the month",
+        Duration::from_secs(300),
+        || async {
+            let v = s.exec(READ_LOADED, json!([])).await?;
+            let n: u64 = v
+                .as_array()
+                .map_or(0, |a| a.iter().filter_map(|n| n.as_u64()).sum());
+            Ok(n as usize >= want)
+        },
+    )
+    .await?;
+    let all_rows = launched.elapsed();
+    let line = format!(
+        "first sync of a {ROWS}-row month into a fresh window: Live after {live:.1?}, first rows after {first_rows:.1?}, all {want} rows after {all_rows:.1?} (from launch; goal <= 3 s)"
+    );
+    eprintln!("[e2e] {line}");
+    record_figure(&line);
+
+    let path = app.data_dir.join("month.csv");
+    let query = json!({"from": month.to_string(), "to": today().to_string()});
+    let started = Instant::now();
+    let (out, progress) = s
+        .invoke_with_channel(
+            "export_csv",
+            json!({"query": query, "path": path.display().to_string()}),
+            "onProgress",
+        )
+        .await?;
+    let took = started.elapsed();
+    ensure!(out["rows"] == want, "{out}");
+    let lines = std::fs::read_to_string(&path)?.lines().count();
+    ensure!(lines == want + 1, "{lines} lines for {want} rows");
+    let line = format!(
+        "export of the {want}-row month from the window: {took:.1?} ({:.0} rows/s, {} progress messages)",
+        want as f64 / took.as_secs_f64(),
+        progress
+    );
+    eprintln!("[e2e] {line}");
+    record_figure(&line);
+    Ok(())
+}
