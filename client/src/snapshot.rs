@@ -9,8 +9,7 @@ use std::sync::Arc;
 use ledgerline_wire::{Cursor, Transaction};
 
 use crate::{
-    aggregates, cache::SnapshotAt, error::ApiError, session::SessionCtx, telemetry::Telemetry,
-    view::SyncProgress,
+    aggregates, error::ApiError, session::SessionCtx, telemetry::Telemetry, view::SyncProgress,
 };
 
 /// A full snapshot: the head cursor first, then every page, then the cache
@@ -39,7 +38,7 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
         .map_err(|e| ApiError::Decode(e.to_string()))?;
     // Read after the head: an event changing it later comes through the poll.
     crate::integrity::refresh_lock_date(ctx).await?;
-    rows_at(ctx, SnapshotAt::Head(head.seq())).await
+    rows_at(ctx, head.seq()).await
 }
 
 /// The server's head cursor, answered at once.
@@ -57,8 +56,8 @@ async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
     Ok(head)
 }
 
-/// Fetches every row and makes the cache equal to them at `at`.
-async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> {
+/// Fetches every row and makes the cache equal to them at `head`.
+async fn rows_at(ctx: &Arc<SessionCtx>, head: u64) -> Result<(), ApiError> {
     let mut rows: Vec<Transaction> = Vec::new();
     let mut after: Option<String> = None;
     ctx.emitter.sync_progress(SyncProgress {
@@ -93,7 +92,7 @@ async fn rows_at(ctx: &Arc<SessionCtx>, at: SnapshotAt) -> Result<(), ApiError> 
     }
     let done = rows.len() as u64;
     ctx.cache
-        .replace_all(rows, at)
+        .replace_all(rows, head)
         .await
         .map_err(|e| ApiError::Decode(format!("cache: {e}")))?;
     ctx.lists_synced();

@@ -9,21 +9,6 @@ use super::*;
 /// parameters, under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`):
 /// a 1000-event poll answer is one statement.
 const CHUNK: usize = 1000;
-/// Which head a snapshot of the rows belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotAt {
-    /// The head fetched before the pages of a first or reset snapshot: the
-    /// cache moves to it whatever it held (a reset may move it back).
-    Head(u64),
-    /// The head fetched before the pages of a re-fetch beside the poll
-    /// loop (window focus, offline): dropped if the cache is already past
-    /// it; otherwise the rows are taken and the seq left where it is, so
-    /// the poll loop still gets (and re-applies, harmlessly, by version)
-    /// the events up to the head at once — it answers at once, and the
-    /// session is seen Live again as soon as the server is back.
-    NotBefore(u64),
-}
-
 /// What applying a poll response did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -183,32 +168,19 @@ impl Cache {
 
     /// Makes the rows equal to a full snapshot (keeping rows with writes
     /// still in the outbox), publishes the difference, and moves the cache
-    /// to the snapshot's head. Returns how many rows changed, or `None` when
-    /// a [`SnapshotAt::NotBefore`] snapshot was older than the cache.
+    /// to `head`, the head fetched before the snapshot's pages (a reset may
+    /// move it back). Returns how many rows changed.
     ///
-    /// This is what keeps the one ordered writer path: every write of the
-    /// server's rows — poll answers and snapshots alike — goes through the
-    /// one writer lock stamped with the seq it reflects, and a snapshot
-    /// taken before events the poll loop has applied since is dropped here,
-    /// under the lock, rather than undoing them (dropping a row the poll
-    /// just added, or bringing back one it just deleted).
+    /// Snapshots are taken only by the poll loop (a first sync, a `reset`),
+    /// one at a time, so none races the events it applies: every write of
+    /// the server's rows goes through the one writer lock stamped with the
+    /// seq it reflects.
     pub async fn replace_all(
         &self,
         rows: Vec<Transaction>,
-        at: SnapshotAt,
-    ) -> Result<Option<usize>, sqlx::Error> {
+        head: u64,
+    ) -> Result<usize, sqlx::Error> {
         let mut w = self.write().await?;
-        let seq = match at {
-            SnapshotAt::Head(seq) => Some(seq),
-            SnapshotAt::NotBefore(head) => {
-                let current = get_seq(&mut w.tx).await?.unwrap_or(0);
-                if current > head {
-                    tracing::debug!(current, head, "snapshot older than the cache; dropped");
-                    return Ok(None);
-                }
-                None
-            }
-        };
         let existing: HashMap<String, (i64, bool)> =
             sqlx::query("SELECT id, version, pending_sync FROM rows")
                 .fetch_all(&mut *w.tx)
@@ -275,15 +247,13 @@ impl Cache {
                 .filter(|r| written.contains(&r.id))
                 .map(|row| Patch::Upsert { row }),
         );
-        if let Some(seq) = seq {
-            set_seq(&mut w.tx, seq).await?;
-        }
+        set_seq(&mut w.tx, head).await?;
         let changed = patches.len();
         if changed > SNAPSHOT_PATCH_LIMIT {
             patches.clear();
         }
         self.finish(w, patches).await?;
-        Ok(Some(changed))
+        Ok(changed)
     }
 }
 

@@ -38,8 +38,8 @@ mod queries;
 mod recovery;
 mod settings;
 
+pub use apply::Applied;
 pub(crate) use apply::{delete_rows, put_row};
-pub use apply::{Applied, SnapshotAt};
 pub use error::CacheError;
 pub(crate) use queries::{count, get_row, page};
 pub use recovery::Recovered;

@@ -203,7 +203,7 @@ async fn a_snapshot_with_an_id_twice_keeps_its_higher_version() {
     let mut moved = txn("a", 2, None);
     moved.property_id = "p2".into();
     cache
-        .replace_all(vec![txn("a", 1, None), moved], SnapshotAt::Head(1))
+        .replace_all(vec![txn("a", 1, None), moved], 1)
         .await
         .unwrap();
     let row = cache.get("a").await.unwrap().unwrap();
@@ -344,10 +344,9 @@ async fn a_snapshot_replaces_rows_and_publishes_the_difference() {
                 txn("old", 2, None),
                 txn("new", 1, None),
             ],
-            SnapshotAt::Head(9),
+            9,
         )
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(changed, 3);
     let mut got = ids(&sub.batches.try_recv().unwrap());
@@ -366,38 +365,6 @@ async fn a_snapshot_replaces_rows_and_publishes_the_difference() {
         rows,
         vec![("keep".into(), 1), ("new".into(), 1), ("old".into(), 2)]
     );
-}
-
-#[tokio::test]
-async fn a_refetch_older_than_the_polled_events_changes_nothing() {
-    let (_dir, cache) = open_temp().await;
-    cache
-        .apply_events(&[event(1, EventType::Added, txn("a", 1, None))], 1)
-        .await
-        .unwrap();
-    // The poll loop applies seq 2 (a new row) while a re-fetch that read
-    // the head at 1 is still paging; its rows lack the new row.
-    cache
-        .apply_events(&[event(2, EventType::Added, txn("b", 1, None))], 2)
-        .await
-        .unwrap();
-    let dropped = cache
-        .replace_all(vec![txn("a", 1, None)], SnapshotAt::NotBefore(1))
-        .await
-        .unwrap();
-    assert_eq!(dropped, None);
-    assert!(
-        cache.get("b").await.unwrap().is_some(),
-        "the polled row stays"
-    );
-    assert_eq!(cache.seq().await.unwrap(), Some(2));
-    // One at the cache's head or later is applied.
-    let applied = cache
-        .replace_all(vec![txn("b", 1, None)], SnapshotAt::NotBefore(2))
-        .await
-        .unwrap();
-    assert_eq!(applied, Some(1));
-    assert!(cache.get("a").await.unwrap().is_none());
 }
 
 #[tokio::test]

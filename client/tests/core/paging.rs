@@ -65,9 +65,7 @@ async fn big_cache(dir: &std::path::Path) -> Result<Cache> {
         .map(|i| txn(i, march(1) + Days::days((i % 31) as i64)))
         .chain((0..10).map(|i| txn(ROWS + i, NaiveDate::from_ymd_opt(2026, 4, 2).unwrap())))
         .collect();
-    cache
-        .replace_all(rows, ledgerline_client::cache::SnapshotAt::Head(100))
-        .await?;
+    cache.replace_all(rows, 100).await?;
     Ok(cache)
 }
 
