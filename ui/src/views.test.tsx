@@ -87,6 +87,26 @@ describe("approvals window", () => {
 });
 
 describe("report window", () => {
+  it("says which changes the totals include and when they are catching up", async () => {
+    await mount("?view=report");
+    await waitFor(() => tid("as-of"), "the as-of stamp");
+    const shown = window.__ledgerline!.aggregates()!;
+    expect(tid("as-of")!.dataset.catchingUp).toBe("false");
+    expect(tid("as-of")!.textContent).toContain(`#${shown.as_of_seq}`);
+    // The core says the rows beside these totals are ahead of them.
+    await act(async () => {
+      await emit("aggregates", { ...shown, as_of_seq: 41, catching_up: true });
+    });
+    await waitFor(() => tid("as-of")?.dataset.catchingUp === "true", "catching up shown");
+    expect(tid("as-of")!.textContent).toContain("#41");
+    expect(tid("as-of")!.textContent).toContain("catching up");
+    await act(async () => {
+      await emit("aggregates", { ...shown, as_of_seq: 42, catching_up: false });
+    });
+    await waitFor(() => tid("as-of")?.dataset.catchingUp === "false", "caught up");
+    expect(tid("as-of")!.textContent).toContain("#42");
+  });
+
   it("shows totals, the chart and the by-category table", async () => {
     await mount("?view=report");
     const rev = await waitFor(() => tid("kpi-revenue")?.dataset.value, "report totals");
