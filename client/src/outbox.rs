@@ -91,6 +91,19 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
+impl Decision {
+    /// An approve's or reject's decision as queued (decisions queued before
+    /// they carried a body are on the row as it is).
+    pub fn of(entry: &Entry) -> Result<Decision, serde_json::Error> {
+        entry
+            .body
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+}
+
 /// One queued write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

@@ -142,10 +142,7 @@ pub(crate) async fn retry(
             check_unlocked(ctx, &[row.occurred_on]).await?;
             // Resent on the row as it is now (the user looked at it again):
             // its version, and the same reason.
-            let mut decision: Decision = match &e.body {
-                Some(b) => serde_json::from_value(b.clone()).map_err(decode)?,
-                None => Decision::default(),
-            };
+            let mut decision = Decision::of(&e).map_err(decode)?;
             decision.version = (!row.is_local()).then_some(row.version);
             row.status = if e.op == Op::Approve {
                 TransactionStatus::Approved

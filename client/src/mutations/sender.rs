@@ -120,11 +120,7 @@ async fn send(ctx: &SessionCtx, e: &Entry) -> Result<Option<Transaction>, ApiErr
             Err(err) => Err(err),
         },
         Op::Approve | Op::Reject => {
-            // Decisions queued before they carried a body are on the row as it is.
-            let decision: Decision = match &e.body {
-                Some(b) => serde_json::from_value(b.clone()).map_err(decode)?,
-                None => Decision::default(),
-            };
+            let decision = Decision::of(e).map_err(decode)?;
             let approve = e.op == Op::Approve;
             ctx.api
                 .decide(&e.target_id, approve, &decision, &e.client_mutation_id)

@@ -332,6 +332,17 @@ where
     })
 }
 
+/// The ids of every cached row.
+pub(crate) async fn cached_ids(core: &Core) -> std::collections::BTreeSet<String> {
+    core.cache()
+        .all_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
 pub(crate) fn first_property(core: &Core) -> String {
     core.session().context("signed in").unwrap().properties[0]
         .id

@@ -38,14 +38,7 @@ async fn offline_probes_ask_only_for_what_changed_and_only_changed_rows_are_patc
     let before = wait_for("the rows before", Duration::from_secs(15), || {
         let core = core.clone();
         async move {
-            let ids: BTreeSet<String> = core
-                .cache()
-                .all_rows()
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+            let ids = cached_ids(&core).await;
             (ids.len() >= 20).then_some(ids)
         }
     })

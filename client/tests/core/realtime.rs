@@ -753,17 +753,7 @@ async fn focus_while_not_live_kicks_the_poll_loop_and_never_loses_or_revives_a_r
         || {
             let core = core.clone();
             let server_ids = server_ids.clone();
-            async move {
-                let ids: BTreeSet<String> = core
-                    .cache()
-                    .all_rows()
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| r.id)
-                    .collect();
-                (ids == server_ids).then_some(())
-            }
+            async move { (cached_ids(&core).await == server_ids).then_some(()) }
         },
     )
     .await

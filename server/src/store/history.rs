@@ -139,28 +139,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, Utc};
-    use ledgerline_wire::{Currency, TransactionKind, TransactionStatus};
+    use ledgerline_wire::TransactionStatus;
     use serde_json::json;
 
     fn row() -> Transaction {
-        Transaction {
-            id: "t1".into(),
-            kind: TransactionKind::Expense,
-            property_id: "p1".into(),
-            amount_minor: 1000,
-            currency: Currency::USD,
-            category: "Repairs".into(),
-            memo: String::new(),
-            occurred_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
-            status: TransactionStatus::Approved,
-            version: 3,
-            client_mutation_id: None,
-            created_by: "u1".into(),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            rejection_reason: None,
-        }
+        crate::store::transactions::sample_row()
     }
 
     #[test]

@@ -21,6 +21,19 @@ pub(crate) fn parse_lock_date(text: Option<String>) -> Result<Option<NaiveDate>,
         .transpose()
 }
 
+/// The org's lock date (`None` inside: it has none); NotFound without the org.
+async fn read_lock_date<'e, E>(executor: E, org_id: &str) -> Result<Option<NaiveDate>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let text: Option<Option<String>> =
+        sqlx::query_scalar("SELECT lock_date FROM orgs WHERE id = $1")
+            .bind(org_id)
+            .fetch_optional(executor)
+            .await?;
+    parse_lock_date(text.ok_or(StoreError::NotFound)?)
+}
+
 /// Refuses when any of `dates` is on or before the org's lock date: for the
 /// paths that write nothing (and so never reach `append`).
 pub(crate) async fn check_unlocked<'e, E>(
@@ -31,12 +44,7 @@ pub(crate) async fn check_unlocked<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let text: Option<Option<String>> =
-        sqlx::query_scalar("SELECT lock_date FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_optional(executor)
-            .await?;
-    match parse_lock_date(text.flatten())? {
+    match read_lock_date(executor, org_id).await? {
         Some(lock_date) if dates.iter().any(|d| *d <= lock_date) => {
             Err(StoreError::PeriodLocked { lock_date })
         }
@@ -47,12 +55,7 @@ where
 impl Store {
     /// The org's lock date, if it has one.
     pub async fn lock_date(&self, org_id: &str) -> Result<Option<NaiveDate>, StoreError> {
-        let text: Option<Option<String>> =
-            sqlx::query_scalar("SELECT lock_date FROM orgs WHERE id = $1")
-                .bind(org_id)
-                .fetch_optional(&self.read)
-                .await?;
-        parse_lock_date(text.ok_or(StoreError::NotFound)?)
+        read_lock_date(&self.read, org_id).await
     }
 
     /// Sets (or with `None` clears) the lock date. A change is a
@@ -65,12 +68,7 @@ impl Store {
         lock_date: Option<NaiveDate>,
     ) -> Result<Option<Event>, StoreError> {
         let mut tx = self.write.begin().await?;
-        let current: Option<Option<String>> =
-            sqlx::query_scalar("SELECT lock_date FROM orgs WHERE id = $1")
-                .bind(org_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if parse_lock_date(current.ok_or(StoreError::NotFound)?)? == lock_date {
+        if read_lock_date(&mut *tx, org_id).await? == lock_date {
             tx.rollback().await?;
             return Ok(None);
         }

@@ -1,20 +1,15 @@
 //! The decisions: approve and reject, on the version decided on (or on the
 //! row as it is now), a rejection with its reason. Like every write, each
-//! appends its event (refused in a locked period) and its history entry in
-//! the same database transaction.
+//! records its event and history entry with [`super::append_change`].
 
-use ledgerline_wire::{Event, EventType, Transaction, TransactionStatus};
+use ledgerline_wire::{Event, Transaction, TransactionStatus};
 
 use super::{
-    changed_event, fetch_visible,
+    append_change, fetch_visible,
     mutations::{record, replayed, MutationOp},
     save,
 };
-use crate::store::{
-    events,
-    history::{self, Action},
-    now, settings, Store, StoreError, Visible,
-};
+use crate::store::{history::Action, now, settings, Store, StoreError, Visible};
 
 /// An approve or reject: the status, the version it was decided on (`None`:
 /// whatever the row is at now), the reason of a rejection, and the
@@ -123,26 +118,16 @@ impl Store {
                 Err(e) => return Err(e),
             }
         };
-        let (kind, action) = match change.status {
-            TransactionStatus::Rejected => (EventType::Rejected, Action::Rejected),
-            TransactionStatus::Approved => (EventType::Approved, Action::Approved),
-            TransactionStatus::Pending => (EventType::Updated, Action::Updated),
+        let action = match change.status {
+            TransactionStatus::Rejected => Action::Rejected,
+            TransactionStatus::Approved => Action::Approved,
+            TransactionStatus::Pending => Action::Updated,
         };
         if let Some(cmid) = cmid {
             record(&mut tx, org_id, cmid, op, id, Some(&after)).await?;
         }
-        let event =
-            events::append(&mut tx, org_id, changed_event(kind, &before, &after), at).await?;
-        history::record(
-            &mut tx,
-            org_id,
-            &event,
-            user_id,
-            action,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        let (from, to) = (Some(&before), Some(&after));
+        let event = append_change(&mut tx, org_id, user_id, action, from, to, at).await?;
         tx.commit().await?;
         Ok((after, Some(event)))
     }

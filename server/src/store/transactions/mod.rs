@@ -13,13 +13,20 @@ mod decisions;
 mod mutations;
 mod writes;
 
-use chrono::NaiveDate;
-use ledgerline_wire::{EventRow, EventType, Transaction, TransactionKind, TransactionStatus};
+use chrono::{DateTime, NaiveDate, Utc};
+use ledgerline_wire::{
+    Event, EventRow, EventType, Transaction, TransactionKind, TransactionStatus,
+};
 use sqlx::{Any, Transaction as DbTx};
 
 use super::sql::Sql;
 
-use super::{events::NewEvent, from_millis, Store, StoreError, Visible};
+use super::{
+    events::{self, NewEvent},
+    from_millis,
+    history::{self, Action},
+    Store, StoreError, Visible,
+};
 use crate::domain::page::PageCursor;
 
 pub use decisions::StatusChange;
@@ -214,18 +221,58 @@ async fn lost_race<T>(tx: &mut DbTx<'_, Any>, org_id: &str, id: &str) -> Result<
     })
 }
 
-/// The event of a change from `before` to `after`; a row that moved to
-/// another property names the one it left.
-fn changed_event(kind: EventType, before: &Transaction, after: &Transaction) -> NewEvent {
-    NewEvent {
-        kind,
-        property_id: after.property_id.clone(),
-        row: EventRow::Transaction(Box::new(after.clone())),
-        client_mutation_id: after.client_mutation_id.clone(),
-        affected_report_dates: vec![before.occurred_on, after.occurred_on],
-        moved_from_property_id: (before.property_id != after.property_id)
-            .then(|| before.property_id.clone()),
-    }
+/// Records a change to a row by `by` inside the write's transaction: its
+/// event — refused in a locked period, see [`events::append`] — and its
+/// history entry. `before` is `None` for a create, `after` for a delete; a
+/// row that moved to another property names the one it left.
+async fn append_change(
+    tx: &mut DbTx<'_, Any>,
+    org_id: &str,
+    by: &str,
+    action: Action,
+    before: Option<&Transaction>,
+    after: Option<&Transaction>,
+    at: DateTime<Utc>,
+) -> Result<Event, StoreError> {
+    let kind = match action {
+        Action::Created => EventType::Added,
+        Action::Updated => EventType::Updated,
+        Action::Deleted => EventType::Deleted,
+        Action::Approved => EventType::Approved,
+        Action::Rejected => EventType::Rejected,
+    };
+    let new = match (before, after) {
+        (before, Some(after)) => {
+            let before = before.unwrap_or(after);
+            NewEvent {
+                kind,
+                property_id: after.property_id.clone(),
+                row: EventRow::Transaction(Box::new(after.clone())),
+                client_mutation_id: after.client_mutation_id.clone(),
+                affected_report_dates: vec![before.occurred_on, after.occurred_on],
+                moved_from_property_id: (before.property_id != after.property_id)
+                    .then(|| before.property_id.clone()),
+            }
+        }
+        (Some(before), None) => NewEvent {
+            kind,
+            property_id: before.property_id.clone(),
+            row: EventRow::Deleted {
+                id: before.id.clone(),
+            },
+            client_mutation_id: before.client_mutation_id.clone(),
+            affected_report_dates: vec![before.occurred_on],
+            moved_from_property_id: None,
+        },
+        (None, None) => {
+            return Err(StoreError::Corrupt(
+                "a change needs the row before or after".into(),
+            ))
+        }
+    };
+    let event = events::append(tx, org_id, new, at).await?;
+    history::record(tx, org_id, &event, by, action, before, after).await?;
+    Ok(event)
 }
 
 impl Store {
@@ -275,5 +322,27 @@ impl Store {
         visible: Visible<'_>,
     ) -> Result<Transaction, StoreError> {
         fetch_visible(&self.read, org_id, id, visible).await
+    }
+}
+
+/// An approved expense, for the store's unit tests.
+#[cfg(test)]
+pub(crate) fn sample_row() -> Transaction {
+    Transaction {
+        id: "t1".into(),
+        kind: TransactionKind::Expense,
+        property_id: "p1".into(),
+        amount_minor: 1000,
+        currency: ledgerline_wire::Currency::USD,
+        category: "Repairs".into(),
+        memo: String::new(),
+        occurred_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
+        status: TransactionStatus::Approved,
+        version: 3,
+        client_mutation_id: None,
+        created_by: "u1".into(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        rejection_reason: None,
     }
 }

@@ -1,23 +1,16 @@
 //! The writes: create (idempotent), update (on `version`; an edit of what
 //! an approval vouched for sends the row back to pending) and delete; the
-//! decisions (approve, reject) are in [`super::decisions`]. Each appends its event — which refuses a change in a locked
-//! period, see [`events::append`] — and its history entry in the same
-//! database transaction.
+//! decisions (approve, reject) are in [`super::decisions`]. Each records
+//! its event and history entry with [`super::append_change`].
 
-use ledgerline_wire::{
-    Event, EventRow, EventType, NewTransaction, Transaction, TransactionPatch, TransactionStatus,
-};
+use ledgerline_wire::{Event, NewTransaction, Transaction, TransactionPatch, TransactionStatus};
 
 use super::{
-    changed_event, check_property, date_text, fetch_visible, in_scope, lost_race,
+    append_change, check_property, date_text, fetch_visible, in_scope, lost_race,
     mutations::{record, replayed, MutationOp},
     save,
 };
-use crate::store::{
-    events::{self, NewEvent},
-    history::{self, Action},
-    now, Store, StoreError, Visible,
-};
+use crate::store::{history::Action, now, Store, StoreError, Visible};
 
 /// The outcome of an idempotent create.
 #[derive(Debug)]
@@ -133,28 +126,14 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        let event = events::append(
+        let event = append_change(
             &mut tx,
             org_id,
-            NewEvent {
-                kind: EventType::Added,
-                property_id: t.property_id.clone(),
-                row: EventRow::Transaction(Box::new(t.clone())),
-                client_mutation_id: t.client_mutation_id.clone(),
-                affected_report_dates: vec![t.occurred_on],
-                moved_from_property_id: None,
-            },
-            at,
-        )
-        .await?;
-        history::record(
-            &mut tx,
-            org_id,
-            &event,
             created_by,
             Action::Created,
             None,
             Some(&t),
+            at,
         )
         .await?;
         tx.commit().await?;
@@ -250,23 +229,8 @@ impl Store {
         if let Some(cmid) = &patch.client_mutation_id {
             record(&mut tx, org_id, cmid, MutationOp::Update, id, Some(&after)).await?;
         }
-        let event = events::append(
-            &mut tx,
-            org_id,
-            changed_event(EventType::Updated, &before, &after),
-            at,
-        )
-        .await?;
-        history::record(
-            &mut tx,
-            org_id,
-            &event,
-            user_id,
-            Action::Updated,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        let (from, to) = (Some(&before), Some(&after));
+        let event = append_change(&mut tx, org_id, user_id, Action::Updated, from, to, at).await?;
         tx.commit().await?;
         Ok((after, Some(event)))
     }
@@ -339,30 +303,14 @@ impl Store {
         if let Some(cmid) = cmid {
             record(&mut tx, org_id, cmid, MutationOp::Delete, id, None).await?;
         }
-        let event = events::append(
+        let event = append_change(
             &mut tx,
             org_id,
-            NewEvent {
-                kind: EventType::Deleted,
-                property_id: before.property_id.clone(),
-                row: EventRow::Deleted {
-                    id: before.id.clone(),
-                },
-                client_mutation_id: before.client_mutation_id.clone(),
-                affected_report_dates: vec![before.occurred_on],
-                moved_from_property_id: None,
-            },
-            now(),
-        )
-        .await?;
-        history::record(
-            &mut tx,
-            org_id,
-            &event,
             by.user_id,
             Action::Deleted,
             Some(&before),
             None,
+            now(),
         )
         .await?;
         tx.commit().await?;
@@ -373,27 +321,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, Utc};
-    use ledgerline_wire::{Currency, TransactionKind};
+    use ledgerline_wire::TransactionKind;
 
     fn row() -> Transaction {
-        Transaction {
-            id: "t1".into(),
-            kind: TransactionKind::Expense,
-            property_id: "p1".into(),
-            amount_minor: 1000,
-            currency: Currency::USD,
-            category: "Repairs".into(),
-            memo: "boiler".into(),
-            occurred_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
-            status: TransactionStatus::Approved,
-            version: 3,
-            client_mutation_id: None,
-            created_by: "u1".into(),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            rejection_reason: None,
-        }
+        crate::store::transactions::sample_row()
     }
 
     /// A named edit of one field.
