@@ -16,7 +16,8 @@
 //!    figure, without the webview).
 //!
 //! `cargo run --release -p ledgerline-client --example bench_core`
-//! (`… -- apply`: the apply figures only, e.g. under `perf record`)
+//! (`… -- apply`: the apply figures only, e.g. under `perf record`;
+//! `… -- sync`: section 5 only)
 
 use std::{
     sync::Arc,
@@ -103,6 +104,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
+    if std::env::args().any(|a| a == "sync") {
+        return first_sync(dir.path()).await;
+    }
     let config = CoreConfig::new(dir.path());
     // The session section 3 resumes: its cache is the one filled here.
     let stored = StoredSession {

@@ -180,6 +180,22 @@ impl Session {
         .await
     }
 
+    /// Runs `script` as an async WebDriver script: it ends by calling its
+    /// last argument with the result.
+    pub(crate) async fn exec_async(&self, script: &str, args: Value) -> Result<Value> {
+        let out = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": script, "args": args})),
+            )
+            .await?;
+        match out.get("err") {
+            Some(e) => bail!("script failed: {e}"),
+            None => Ok(out),
+        }
+    }
+
     /// [`Session::invoke`] with a `Channel` argument named `channel`, as the
     /// UI's `new Channel(...)` passes one; returns the answer and how many
     /// messages the channel got.
