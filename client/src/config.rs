@@ -92,7 +92,7 @@ impl Default for CoreConfig {
             heartbeat: Duration::from_secs(10),
             takeover: Duration::from_secs(18),
             takeover_jitter: Duration::from_secs(2),
-            snapshot_page: 500,
+            snapshot_page: 5000,
             cache_busy_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(15),
             lists_stale: Duration::from_secs(5),

@@ -1,12 +1,13 @@
 //! Full snapshots: the server's head cursor first, then every page of
 //! `GET /v1/transactions`, then the cache made equal to them at that head —
-//! the first sync of an identity, and after a `reset`. Progress goes to the
+//! the first sync of an identity (written page by page as the pages come,
+//! so windows show rows before it ends), and after a `reset`. Progress goes to the
 //! windows as `sync_progress`; a snapshot that fails says why there, so
 //! they offer `retry_sync` instead of a bar that never moves.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
-use ledgerline_wire::{Cursor, Transaction};
+use ledgerline_wire::{Cursor, Transaction, TransactionPage};
 
 use crate::{
     aggregates, error::ApiError, session::SessionCtx, telemetry::Telemetry, view::SyncProgress,
@@ -26,7 +27,7 @@ pub(crate) async fn snapshot(ctx: &Arc<SessionCtx>, polled: Option<u64>) -> Resu
     let head = match head(ctx).await {
         Ok(head) => head,
         Err(e) => {
-            sync_failed(ctx, 0, &e);
+            sync_failed(ctx, &SyncProgress::default(), &e);
             return Err(e);
         }
     };
@@ -56,63 +57,109 @@ async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
     Ok(head)
 }
 
-/// Fetches every row and makes the cache equal to them at `head`.
+/// Fetches every row and makes the cache equal to them at `head`. A cache
+/// without a seq (a first sync) takes each page as it comes, while the next
+/// one is fetched ([`Cache::stream_page`](crate::cache::Cache::stream_page));
+/// a re-snapshot replaces the rows at the end, in one transaction.
 async fn rows_at(ctx: &Arc<SessionCtx>, head: u64) -> Result<(), ApiError> {
-    let mut rows: Vec<Transaction> = Vec::new();
-    let mut after: Option<String> = None;
-    ctx.emitter.sync_progress(SyncProgress {
+    let cache_err = |e: sqlx::Error| ApiError::Decode(format!("cache: {e}"));
+    let streamed = ctx.cache.seq().await.map_err(cache_err)?.is_none();
+    // A stream over rows a crash left behind compares ids at the end.
+    if streamed {
+        ctx.cache.begin_stream().await.map_err(cache_err)?;
+    }
+    let mut seen: Option<HashSet<String>> = match streamed {
+        true => ctx
+            .cache
+            .has_server_rows()
+            .await
+            .map_err(cache_err)?
+            .then(HashSet::new),
+        false => None,
+    };
+    let mut kept: Vec<Transaction> = Vec::new();
+    let mut progress = SyncProgress {
         done: 0,
         total: None,
         finished: false,
+        streamed,
+        frontier: None,
         error: None,
-    });
+    };
+    ctx.emitter.sync_progress(progress.clone());
+    let limit = ctx.config.snapshot_page;
+    let mut page = fetch(ctx, limit, None, &progress).await?;
     loop {
-        let page = match ctx
-            .api
-            .list_transactions(ctx.config.snapshot_page, after.as_deref())
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => {
-                sync_failed(ctx, rows.len() as u64, &e);
-                return Err(e);
+        let next = page.next.take();
+        let items = std::mem::take(&mut page.items);
+        progress.done += items.len() as u64;
+        // The next page is asked for while this one is written.
+        let fetching = async {
+            match &next {
+                Some(after) => fetch(ctx, limit, Some(after), &progress).await.map(Some),
+                None => Ok(None),
             }
         };
-        rows.extend(page.items);
-        ctx.emitter.sync_progress(SyncProgress {
-            done: rows.len() as u64,
-            total: None,
-            finished: false,
-            error: None,
-        });
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+        if streamed {
+            if let Some(seen) = &mut seen {
+                seen.extend(items.iter().map(|t| t.id.clone()));
+            }
+            let (written, fetched) = tokio::join!(ctx.cache.stream_page(items), fetching);
+            if let Some(frontier) = written.map_err(cache_err)? {
+                progress.frontier = Some(frontier);
+            }
+            ctx.emitter.sync_progress(progress.clone());
+            match fetched? {
+                Some(p) => page = p,
+                None => break,
+            }
+        } else {
+            kept.extend(items);
+            ctx.emitter.sync_progress(progress.clone());
+            match fetching.await? {
+                Some(p) => page = p,
+                None => break,
+            }
         }
     }
-    let done = rows.len() as u64;
-    ctx.cache
-        .replace_all(rows, head)
-        .await
-        .map_err(|e| ApiError::Decode(format!("cache: {e}")))?;
+    if streamed {
+        ctx.cache
+            .finish_stream(head, seen.as_ref())
+            .await
+            .map_err(cache_err)?;
+    } else {
+        ctx.cache.replace_all(kept, head).await.map_err(cache_err)?;
+    }
     ctx.lists_synced();
-    ctx.emitter.sync_progress(SyncProgress {
-        done,
-        total: Some(done),
-        finished: true,
-        error: None,
-    });
+    progress.total = Some(progress.done);
+    progress.finished = true;
+    ctx.emitter.sync_progress(progress);
     let _ = ctx.figures.inbox.send(aggregates::Msg::RefreshAll);
     Ok(())
 }
 
+/// One page of the snapshot; a failure is told to the windows with the
+/// rows done so far.
+async fn fetch(
+    ctx: &SessionCtx,
+    limit: u32,
+    after: Option<&str>,
+    progress: &SyncProgress,
+) -> Result<TransactionPage, ApiError> {
+    match ctx.api.list_transactions(limit, after).await {
+        Ok(page) => Ok(page),
+        Err(e) => {
+            sync_failed(ctx, progress, &e);
+            Err(e)
+        }
+    }
+}
+
 /// Tells the windows a snapshot stopped after `done` rows and why: they
 /// offer `retry_sync` instead of a bar that never moves.
-fn sync_failed(ctx: &SessionCtx, done: u64, error: &ApiError) {
+fn sync_failed(ctx: &SessionCtx, progress: &SyncProgress, error: &ApiError) {
     ctx.emitter.sync_progress(SyncProgress {
-        done,
-        total: None,
-        finished: false,
         error: Some(error.to_string()),
+        ..progress.clone()
     });
 }

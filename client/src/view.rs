@@ -257,11 +257,20 @@ pub struct Aggregates {
     pub catching_up: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncProgress {
     pub done: u64,
     pub total: Option<u64>,
     pub finished: bool,
+    /// A first sync written into the cache page by page, in list order:
+    /// a table read up to `frontier` reads on after it, and needs no re-read
+    /// when it finishes (false: a re-snapshot; tables re-read on `finished`).
+    #[serde(default)]
+    pub streamed: bool,
+    /// The last key the streamed snapshot has written: every server row up
+    /// to it is in the cache, every later one sorts after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontier: Option<RowKey>,
     /// The snapshot failed (why): it is retried on the backoff, or at once
     /// with `retry_sync`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,8 +3,10 @@
 // open before list_rows, batches that arrive while list_rows is in flight are
 // applied on top of the snapshot when newer, ignored when older; later pages
 // come by keyset while batches keep landing; a message whose prev_seq is
-// not the last seq heard (one was lost) makes the table read itself again.
+// not the last seq heard (one was lost) makes the table read itself again;
+// a streamed first sync is followed after the frontier read so far.
 
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act } from "react";
 import { createRoot } from "react-dom/client";
@@ -45,7 +47,7 @@ beforeAll(() => {
       return new Promise<RowPage>((r) => (releaseList = r));
     }
     throw { kind: "internal", message: `unexpected ${cmd}` };
-  });
+  }, { shouldMockEvents: true });
 });
 
 let latest: Row[] = [];
@@ -120,6 +122,49 @@ describe("useRows", () => {
     await act(async () => releaseList!({ rows: [r("w", "2026-11-02"), r("v", "2026-11-01")], total: null, seq: 20, next: null }));
     await settle();
     expect(latest.map((x) => `${x.id}@${x.occurred_on.slice(8)}`)).toEqual(["w@25", "z@20", "y@19"]);
+    await act(async () => root.unmount());
+  });
+
+  it("follows a streamed first sync after the frontier it has read to, and does not re-read it when it ends", async () => {
+    listed.length = 0;
+    const host = document.createElement("div");
+    const root = createRoot(host);
+    await act(async () => root.render(<Probe query={{ kind: "revenue" }} />));
+    await settle();
+    // The cache is empty when the window opens.
+    await act(async () => releaseList!({ rows: [], total: 0, seq: 0, next: null }));
+    await settle();
+    const r = (id: string, day: string) => row(id, { occurred_on: day });
+    const progress = (done: number, frontier: { occurred_on: string; id: string }, finished = false) =>
+      act(async () => {
+        await emit("sync_progress", { done, total: finished ? done : null, finished, streamed: true, frontier });
+      });
+
+    // The first page is in: read from the start.
+    await progress(2, { occurred_on: "2026-11-20", id: "b" });
+    await settle();
+    expect(listed.at(-1)).toEqual({ kind: "revenue", limit: 5000 });
+    // The second page comes while the window reads the first: it waits.
+    await progress(4, { occurred_on: "2026-11-19", id: "d" });
+    await act(async () => releaseList!({ rows: [r("b", "2026-11-20"), r("a", "2026-11-20")], total: null, seq: 0, next: null }));
+    await settle();
+    // …then reads on after the frontier it had read to.
+    expect(listed.at(-1)).toEqual({ kind: "revenue", limit: 5000, after: { occurred_on: "2026-11-20", id: "b" } });
+    await act(async () =>
+      releaseList!({ rows: [r("a", "2026-11-20"), r("d", "2026-11-19"), r("c", "2026-11-19")], total: null, seq: 0, next: null }),
+    );
+    await settle();
+    expect(latest.map((x) => x.id)).toEqual(["b", "a", "d", "c"]);
+
+    // The end: one last read on after "d", and no re-read of the table.
+    await progress(4, { occurred_on: "2026-11-19", id: "d" }, true);
+    await settle();
+    expect(listed.at(-1)).toEqual({ kind: "revenue", limit: 5000, after: { occurred_on: "2026-11-19", id: "d" } });
+    await act(async () => releaseList!({ rows: [r("c", "2026-11-19")], total: null, seq: 0, next: null }));
+    const reads = listed.length;
+    await settle();
+    expect(listed.length).toBe(reads);
+    expect(latest.map((x) => x.id)).toEqual(["b", "a", "d", "c"]);
     await act(async () => root.unmount());
   });
 });

@@ -5,9 +5,9 @@ import { useEffect, useRef, useState } from "react";
 import { sameRange, queryKey, rangeKey } from "./filters";
 import * as ipc from "./ipc";
 import * as live from "./live";
-import { loadPages } from "./load";
+import { loadAfter, loadPages } from "./load";
 import { catchUp, fromSnapshot, mergePage, patchId, type RowStore } from "./rows";
-import type { Aggregates, CommandError, Diagnostics, PatchBatch, ReportRange, RowQuery, Status, SyncProgress } from "./types";
+import type { Aggregates, CommandError, Diagnostics, PatchBatch, ReportRange, RowKey, RowQuery, Status, SyncProgress } from "./types";
 
 export interface RowsState {
   store: RowStore | null;
@@ -76,8 +76,51 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
       flush();
       show();
     };
+    // A streamed first sync: once loaded, the table reads on after the
+    // frontier it has read up to whenever the sync has written more.
+    let base: RowKey | null = null;
+    let pending: SyncProgress | null = null;
+    let streaming = false;
+    let reading = false;
+    const follow = () => {
+      if (cancelled || reading || !done || !store || !pending) return;
+      const target = pending;
+      pending = null;
+      reading = true;
+      loadAfter(ipc.listRows, q, base, (page) => {
+        if (cancelled || !store) return false;
+        flush();
+        store = mergePage(store, page.rows, page.seq, touched);
+        return true;
+      }).then(
+        () => {
+          reading = false;
+          if (cancelled) return;
+          // Every row up to it was in the cache before this read began.
+          base = target.frontier ?? base;
+          if (target.finished) {
+            streaming = false;
+            touched.clear();
+          }
+          show();
+          follow();
+        },
+        (e) => {
+          reading = false;
+          if (!cancelled) setState((s) => ({ ...s, error: ipc.toCommandError(e) }));
+        },
+      );
+    };
+    const offSync = ipc.effectListener(
+      ipc.onSyncProgress((p) => {
+        if (!p.streamed || p.error) return;
+        streaming = !p.finished;
+        pending = p;
+        follow();
+      }),
+    );
     const off = live.onBatch((b) => {
-      if (!done) for (const p of b.patches) touched.set(patchId(p), b.seq);
+      if (!done || streaming || reading) for (const p of b.patches) touched.set(patchId(p), b.seq);
       if (!store) early.push(b);
       queue.push(b);
       if ((store || old) && timer === null) timer = setTimeout(apply, APPLY_EVERY_MS);
@@ -99,7 +142,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
           }
           if (!page.next) {
             done = true;
-            touched.clear();
+            if (!streaming && !pending) touched.clear();
             old = null;
           }
           // The first read of a table shows page by page; a re-load, when complete.
@@ -113,6 +156,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
             done = true;
             show();
           }
+          follow();
         },
         (e) => {
           if (!cancelled) setState((s) => ({ ...s, loading: false, error: ipc.toCommandError(e) }));
@@ -121,6 +165,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): RowsState {
     return () => {
       cancelled = true;
       off();
+      offSync();
       if (timer !== null) clearTimeout(timer);
     };
   }, [key, reloadToken, gaps]);
@@ -189,10 +234,16 @@ export function useStatus(): Status | null {
   return status;
 }
 
-/** A number that goes up each time a sync finishes (first sync, or a re-snapshot). */
+/**
+ * A number that goes up each time a sync finishes that tables must re-read
+ * for (a re-snapshot; a streamed first sync is followed by `useRows`).
+ */
 export function useSyncFinishedToken(): number {
   const [n, setN] = useState(0);
-  useEffect(() => ipc.effectListener(ipc.onSyncProgress((p) => p.finished && setN((x) => x + 1))), []);
+  useEffect(
+    () => ipc.effectListener(ipc.onSyncProgress((p) => p.finished && !p.streamed && setN((x) => x + 1))),
+    [],
+  );
   return n;
 }
 

@@ -5,7 +5,7 @@
 // looks; the cache may move on between pages (live traffic) without a
 // restart — the caller merges each page by its seq (rows.ts `mergePage`).
 
-import type { RowPage, RowQuery } from "./types";
+import type { RowKey, RowPage, RowQuery } from "./types";
 
 /** Rows of the first page: a screenful and some to scroll. */
 export const FIRST_PAGE = 200;
@@ -28,4 +28,24 @@ export async function loadPages(
     page = await listRows({ ...filters, limit: PAGE, after: page.next });
     if (!onPage(page, false)) return;
   }
+}
+
+/**
+ * Reads every row of `query` after `from` (all of them when null), in pages
+ * of `PAGE`: a table following a streamed first sync reads what the sync
+ * wrote since it last read.
+ */
+export async function loadAfter(
+  listRows: (q: RowQuery) => Promise<RowPage>,
+  query: RowQuery,
+  from: RowKey | null,
+  onPage: (page: RowPage) => boolean,
+): Promise<void> {
+  const { limit: _l, offset: _o, after: _a, ...filters } = query;
+  let after: RowKey | null = from;
+  do {
+    const page: RowPage = await listRows(after ? { ...filters, limit: PAGE, after } : { ...filters, limit: PAGE });
+    if (!onPage(page)) return;
+    after = page.next;
+  } while (after);
 }

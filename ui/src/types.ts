@@ -252,6 +252,14 @@ export interface SyncProgress {
   done: number;
   total: number | null;
   finished: boolean;
+  /**
+   * A first sync written into the cache page by page, in list order: a
+   * table read up to `frontier` reads on after it, and is not re-read when
+   * the sync finishes (false: a re-snapshot; tables re-read on `finished`).
+   */
+  streamed?: boolean;
+  /** The last key the streamed sync has written (every earlier row is in). */
+  frontier?: RowKey | null;
   /** The snapshot stopped after `done` rows, and why (retried on the backoff, or now with `retry_sync`). */
   error?: string;
 }

@@ -195,12 +195,7 @@ impl Cache {
                 .collect();
         // Rows with a write on its way keep their overlay; a held write's
         // row follows the server (the write is in the attention list).
-        let protected: HashSet<String> =
-            sqlx::query_scalar("SELECT target_id FROM outbox WHERE state = 'queued'")
-                .fetch_all(&mut *w.tx)
-                .await?
-                .into_iter()
-                .collect();
+        let protected = super::stream::queued_targets(&mut w.tx).await?;
         let incoming: HashSet<&str> = rows.iter().map(|t| t.id.as_str()).collect();
         let confirmed_locals: Vec<String> = rows
             .iter()

@@ -11,7 +11,8 @@
 //! (`lock`); opening one that cannot be used moves it aside and rebuilds
 //! it (`recovery`); [`CacheError`] says why a cache could not be opened.
 //! Here: the schema (opening, migrating, the meta table) and the writer
-//! path; `apply` writes the server's rows, `queries` reads them.
+//! path; `apply` writes the server's rows (`stream`: a first snapshot page
+//! by page), `queries` reads them.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -33,14 +34,17 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod apply;
 mod error;
+mod json;
 mod lock;
 mod queries;
 mod recovery;
 mod settings;
+mod stream;
 
 pub use apply::Applied;
 pub(crate) use apply::{delete_rows, put_row};
 pub use error::CacheError;
+pub use json::RowPageJson;
 pub(crate) use queries::{count, get_row, page};
 pub use recovery::Recovered;
 
@@ -141,6 +145,9 @@ impl Cache {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&writer_pool).await?;
+        // A first sync a crash cut short may have left its deferred list
+        // indexes unbuilt (`stream`).
+        stream::ensure_indexes(&mut *writer_pool.acquire().await?).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)

@@ -56,19 +56,19 @@ impl Core {
 
     /// `list_rows`: from the cache, so it works at once and offline.
     pub async fn list_rows(&self, query: RowQuery) -> Result<RowPage, CommandError> {
-        let ctx = self.ctx()?;
-        if let (Some(from), Some(to)) = (query.from, query.to) {
-            if from > to {
-                return Err(CommandError::invalid("from", "from is after to"));
-            }
-        }
-        if query.after.is_some() && query.offset.is_some() {
-            return Err(CommandError::invalid(
-                "after",
-                "a page is asked either after a key or from an offset, not both",
-            ));
-        }
-        Ok(ctx.cache.list(&query).await?)
+        check_query(&query)?;
+        Ok(self.ctx()?.cache.list(&query).await?)
+    }
+
+    /// [`Core::list_rows`] with the rows as JSON written by SQLite: what
+    /// the window's `list_rows` answers (the same JSON, without decoding
+    /// each row into Rust and serializing it again).
+    pub async fn list_rows_json(
+        &self,
+        query: RowQuery,
+    ) -> Result<crate::cache::RowPageJson, CommandError> {
+        check_query(&query)?;
+        Ok(self.ctx()?.cache.list_json(&query).await?)
     }
 
     /// `export_csv`: every row of `query` (its paging ignored) into a CSV
@@ -280,4 +280,21 @@ impl Core {
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
     }
+}
+
+/// A `list_rows` query the cache can answer: `from` not after `to`, and
+/// either a key or an offset.
+fn check_query(query: &RowQuery) -> Result<(), CommandError> {
+    if let (Some(from), Some(to)) = (query.from, query.to) {
+        if from > to {
+            return Err(CommandError::invalid("from", "from is after to"));
+        }
+    }
+    if query.after.is_some() && query.offset.is_some() {
+        return Err(CommandError::invalid(
+            "after",
+            "a page is asked either after a key or from an offset, not both",
+        ));
+    }
+    Ok(())
 }

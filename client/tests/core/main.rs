@@ -9,3 +9,4 @@ mod offline;
 mod paging;
 mod realtime;
 mod session;
+mod stream;

@@ -38,7 +38,7 @@ pub struct ListQuery {
     pub from: Option<NaiveDate>,
     /// Last `occurred_on` day, inclusive.
     pub to: Option<NaiveDate>,
-    /// Rows per page, 1 to 500 (default 50).
+    /// Rows per page, 1 to 5000 (default 50).
     pub limit: Option<u32>,
     /// The `next` of the previous page.
     pub after: Option<String>,

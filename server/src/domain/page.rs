@@ -56,7 +56,7 @@ pub struct PageLimitError;
 
 impl PageLimit {
     pub const DEFAULT: PageLimit = PageLimit(50);
-    pub const MAX: u32 = 500;
+    pub const MAX: u32 = 5000;
 
     pub fn new(n: u32) -> Result<Self, PageLimitError> {
         if (1..=Self::MAX).contains(&n) {
@@ -97,8 +97,8 @@ mod tests {
     #[test]
     fn limit_is_bounded() {
         assert_eq!(PageLimit::new(1).unwrap().get(), 1);
-        assert_eq!(PageLimit::new(500).unwrap().get(), 500);
+        assert_eq!(PageLimit::new(5000).unwrap().get(), 5000);
         assert_eq!(PageLimit::new(0), Err(PageLimitError));
-        assert_eq!(PageLimit::new(501), Err(PageLimitError));
+        assert_eq!(PageLimit::new(5001), Err(PageLimitError));
     }
 }

@@ -194,7 +194,7 @@ async fn list_rejects_bad_query_values() {
         "to=2026-02-30",
         "from=2026-12-01&to=2026-11-01",
         "limit=0",
-        "limit=501",
+        "limit=5001",
         "limit=-1",
         "limit=ten",
         "after=%%%",

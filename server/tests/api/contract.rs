@@ -96,7 +96,7 @@ async fn request_fields_carry_their_real_rules() {
     assert!(param(poll, "cursor")["pattern"].is_string());
     let list = &doc["paths"]["/v1/transactions"]["get"];
     assert_eq!(param(list, "limit")["minimum"], 1);
-    assert_eq!(param(list, "limit")["maximum"], 500);
+    assert_eq!(param(list, "limit")["maximum"], 5000);
     assert_eq!(param(list, "from")["format"], "date");
     let one = &doc["paths"]["/v1/transactions/{id}"]["get"];
     assert_eq!(param(one, "id")["maxLength"], 128);

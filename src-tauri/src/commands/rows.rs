@@ -4,7 +4,7 @@
 //! `tauri::ipc::Channel` as they are; the shell remembers it per window so
 //! closing the window ends it.
 
-use ledgerline_client::{CommandError, RowPage, RowQuery, Subscribed};
+use ledgerline_client::{cache::RowPageJson, CommandError, RowQuery, Subscribed};
 use tauri::{
     ipc::{Channel, InvokeResponseBody},
     Runtime, State, WebviewWindow,
@@ -48,6 +48,6 @@ pub async fn list_rows<R: Runtime>(
     window: WebviewWindow<R>,
     shell: State<'_, Shell>,
     query: RowQuery,
-) -> Result<RowPage, CommandError> {
-    shell.core_for(window.label()).list_rows(query).await
+) -> Result<RowPageJson, CommandError> {
+    shell.core_for(window.label()).list_rows_json(query).await
 }

@@ -48,7 +48,7 @@ pub(crate) struct View {
     pub(crate) counts: Vec<u32>,
 }
 
-const READ_VIEW: &str = r#"
+pub(crate) const READ_VIEW: &str = r#"
 const ids = arguments[0];
 const h = window.__ledgerline;
 const t = (n) => document.querySelector(`[data-testid="${n}"]`);
@@ -96,9 +96,8 @@ impl App {
         App::launch_on(pre, dir, server, extra_env, args, store).await
     }
 
-    /// [`App::launch_full`] against a server already running in `dir`
-    /// (e.g. one seeded with rows first).
-    pub(crate) async fn launch_on(
+    /// The app's data dir and environment, not started yet.
+    fn prepare(
         pre: Prereqs,
         dir: tempfile::TempDir,
         server: TestServer,
@@ -144,7 +143,7 @@ impl App {
             env.retain(|(key, _)| key != k);
             env.push((k.to_string(), v.to_string()));
         }
-        let mut app = App {
+        Ok(App {
             pre,
             server,
             data_dir,
@@ -153,7 +152,33 @@ impl App {
             session: None,
             driver: None,
             _dir: dir,
-        };
+        })
+    }
+
+    /// [`App::launch_on`] without waiting for anything in the app: it is
+    /// launched, signing in from the environment (the scale benchmark
+    /// times what the window shows from here).
+    pub(crate) async fn launch_unwaited(
+        pre: Prereqs,
+        dir: tempfile::TempDir,
+        server: TestServer,
+    ) -> Result<App> {
+        let mut app = App::prepare(pre, dir, server, &[], &[], None)?;
+        app.start_driver().await?;
+        Ok(app)
+    }
+
+    /// [`App::launch_full`] against a server already running in `dir`
+    /// (e.g. one seeded with rows first).
+    pub(crate) async fn launch_on(
+        pre: Prereqs,
+        dir: tempfile::TempDir,
+        server: TestServer,
+        extra_env: &[(&str, &str)],
+        args: &[&str],
+        store: Option<serde_json::Value>,
+    ) -> Result<App> {
+        let mut app = App::prepare(pre, dir, server, extra_env, args, store)?;
         let signs_in = app
             .env
             .iter()
