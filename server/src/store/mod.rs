@@ -4,7 +4,9 @@
 //! SQLite (WAL) is the embedded default; Postgres is the store of a fleet.
 //! One set of queries serves both through sqlx's `Any` driver: `$n`
 //! placeholders, dates as `TEXT 'YYYY-MM-DD'`, timestamps as `BIGINT`
-//! milliseconds, sums `CAST(… AS BIGINT)`, no engine-only functions. Each
+//! milliseconds, sums `CAST(… AS BIGINT)`, no engine-only functions — but
+//! one: a list page's JSON is written by each engine's JSON functions
+//! (`transactions::json`, tested value for value on both). Each
 //! engine has its own migrations (`migrations/sqlite`, `migrations/postgres`).
 //!
 //! Writes go through a single-connection pool, so concurrent writers queue in

@@ -10,6 +10,7 @@
 //! commit.
 
 mod decisions;
+mod json;
 mod mutations;
 mod writes;
 
@@ -30,6 +31,7 @@ use super::{
 use crate::domain::page::PageCursor;
 
 pub use decisions::StatusChange;
+pub use json::JsonPage;
 pub use writes::{Created, Deleter};
 
 const COLUMNS: &str =
