@@ -57,6 +57,9 @@ async fn head(ctx: &SessionCtx) -> Result<Cursor, ApiError> {
     Ok(head)
 }
 
+/// Rows of a snapshot's first page (the rest: `snapshot_page`).
+const FIRST_PAGE: u32 = 1000;
+
 /// Fetches every row and makes the cache equal to them at `head`. A cache
 /// without a seq (a first sync) takes each page as it comes, while the next
 /// one is fetched ([`Cache::stream_page`](crate::cache::Cache::stream_page));
@@ -88,7 +91,8 @@ async fn rows_at(ctx: &Arc<SessionCtx>, head: u64) -> Result<(), ApiError> {
     };
     ctx.emitter.sync_progress(progress.clone());
     let limit = ctx.config.snapshot_page;
-    let mut page = fetch(ctx, limit, None, &progress).await?;
+    // A small first page: the first rows show while the big ones come.
+    let mut page = fetch(ctx, limit.min(FIRST_PAGE), None, &progress).await?;
     loop {
         let next = page.next.take();
         let items = std::mem::take(&mut page.items);

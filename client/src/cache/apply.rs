@@ -8,7 +8,7 @@ use super::*;
 /// Rows per multi-row statement: 17 columns × 1000 = 17000 bind
 /// parameters, under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`):
 /// a 1000-event poll answer is one statement.
-const CHUNK: usize = 1000;
+pub(super) const CHUNK: usize = 1000;
 /// What applying a poll response did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -29,7 +29,7 @@ pub struct Applied {
 /// to be new skip the look-up of what they held before.
 const INSERT_NEW_TAIL: &str = " ON CONFLICT(id) DO NOTHING RETURNING id";
 
-const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
+pub(super) const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
     property_id = excluded.property_id, amount_minor = excluded.amount_minor, \
     currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
     occurred_on = excluded.occurred_on, status = excluded.status, version = excluded.version, \
@@ -330,6 +330,14 @@ pub(super) async fn upsert_chunk(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    chunk_statement(rows, tail)
+        .build_query_scalar()
+        .fetch_all(&mut *conn)
+        .await
+}
+
+/// The multi-row `INSERT INTO rows … VALUES (…), … {tail}` of `rows`.
+pub(super) fn chunk_statement<'a>(rows: &[&'a Row], tail: &str) -> QueryBuilder<'a, Sqlite> {
     let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
     qb.push_values(rows, |mut b, r| {
         b.push_bind(r.id.as_str())
@@ -351,7 +359,7 @@ pub(super) async fn upsert_chunk(
             .push_bind(r.rejection_reason.as_deref());
     });
     qb.push(tail);
-    qb.build_query_scalar().fetch_all(&mut *conn).await
+    qb
 }
 
 /// Deletes rows by id; returns the ids that existed.

@@ -24,7 +24,7 @@
 //! is there (an upsert of the same version changes nothing).
 
 use super::*;
-use apply::upsert_rows;
+use apply::{chunk_statement, CHUNK, UPSERT_TAIL};
 
 /// The list indexes a first sync into an empty cache builds at its end
 /// instead of row by row (as in `migrations/0001_cache.sql`; a test
@@ -93,7 +93,17 @@ impl Cache {
             .filter(|t| !protected.contains(&t.id))
             .map(Row::confirmed)
             .collect();
-        upsert_rows(&mut w.tx, &upserts, true).await?;
+        // Versions never go back; nothing is read back (no `RETURNING`: its
+        // rows would cross sqlx's worker one by one, and the page is not
+        // published — windows read it).
+        let tail = UPSERT_TAIL.trim_end_matches(" RETURNING id");
+        for chunk in upserts.chunks(CHUNK) {
+            let chunk: Vec<&Row> = chunk.iter().collect();
+            chunk_statement(&chunk, tail)
+                .build()
+                .execute(&mut *w.tx)
+                .await?;
+        }
         self.finish(w, patches).await?;
         Ok(frontier)
     }
