@@ -3,9 +3,9 @@
 //! sample is spread evenly and a test can pin it with the rate (1.0: all,
 //! 0.0: none) or the seed — send their [`Telemetry`] counters' increase
 //! to `POST /v1/telemetry` every jitter(`telemetry_every` / 2,
-//! `telemetry_every`). The server takes one upload per token a minute; a
-//! 429's `Retry-After` is waited out, and a failed upload's increase is
-//! sent with the next.
+//! `telemetry_every`), and once more when the session ends. The server
+//! takes one upload per token a minute; a 429's `Retry-After` is waited
+//! out, and a failed upload's increase is sent with the next.
 
 use std::{sync::Arc, time::Duration};
 
@@ -54,7 +54,7 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>, seed: u64) {
     let mut wait = jitter(every / 2, every);
     loop {
         tokio::select! {
-            _ = ctx.life.cancel.cancelled() => return,
+            _ = ctx.life.cancel.cancelled() => break,
             _ = sleep(wait) => {}
         }
         wait = jitter(every / 2, every);
@@ -74,7 +74,23 @@ pub(crate) async fn run(ctx: Arc<SessionCtx>, seed: u64) {
             }
         }
     }
+    // The session is ending (sign-out, quit): what it counted since the
+    // last upload goes now, before a sign-out revokes the token (the core
+    // waits for this task first). Best effort and bounded: a server that
+    // does not answer in time, or took an upload from this token within
+    // the minute (429), does not hold the app up.
+    let delta = increase(&ctx.telemetry.upload_totals(), &sent);
+    if !delta.is_empty() {
+        match tokio::time::timeout(FINAL_UPLOAD, ctx.api.upload_telemetry(&delta)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "the session's last counts were not taken"),
+            Err(_) => tracing::debug!("the session's last counts: no answer in time"),
+        }
+    }
 }
+
+/// How long an ending session waits for its last upload.
+const FINAL_UPLOAD: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
 mod tests {

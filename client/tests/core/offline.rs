@@ -270,6 +270,36 @@ async fn a_sampled_session_uploads_its_counters_and_the_server_sums_them() {
 }
 
 #[tokio::test]
+async fn a_sampled_session_uploads_what_it_counted_when_it_signs_out() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = CoreConfig {
+        telemetry_sample_rate: 1.0,
+        // No upload on the timer in this test: only the last one.
+        telemetry_every: Duration::from_secs(3600),
+        ..test_config(dir.path())
+    };
+    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
+    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
+    status_is(&c.core, StatusState::Live).await;
+    let uploads = || async {
+        server
+            .metric("ledgerline_client_telemetry_uploads_total")
+            .await
+            .unwrap()
+    };
+    assert_eq!(uploads().await, 0.0);
+    c.core.sign_out(false).await.unwrap();
+    // Taken before the token was revoked.
+    assert_eq!(uploads().await, 1.0);
+    let acquired = server
+        .metric("ledgerline_client_leader_acquired_total")
+        .await
+        .unwrap();
+    assert_eq!(acquired, 1.0);
+}
+
+#[tokio::test]
 async fn after_a_reconnect_watched_reports_are_refreshed_after_a_jittered_delay() {
     let mut server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
