@@ -278,8 +278,11 @@ async fn append_change(
 }
 
 impl Store {
-    /// One page, newest first by `(occurred_on, id)`: up to `filter.limit` rows.
-    pub async fn list_transactions(
+    /// One page, newest first by `(occurred_on, id)`: up to `filter.limit`
+    /// rows, decoded. The API serves [`Store::list_transactions_json`]; this
+    /// is what its test compares it with.
+    #[cfg(test)]
+    pub(crate) async fn list_transactions(
         &self,
         org_id: &str,
         filter: &TransactionFilter,
