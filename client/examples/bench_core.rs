@@ -328,26 +328,15 @@ async fn first_sync(dir: &std::path::Path) -> anyhow::Result<()> {
     store.ensure_demo().await?;
     let today = Utc::now().date_naive();
     let first_of_month = today - Days::days(today.day0() as i64);
-    let seeding = sqlx::SqlitePool::connect(&url).await?;
-    sqlx::query(
-        "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency, category, \
-             memo, occurred_on, status, version, client_mutation_id, created_by, created_at, updated_at) \
-         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1), \
-              owner AS (SELECT id, org_id FROM users WHERE email = 'owner@demo.test') \
-         SELECT printf('bulk-%06d', i), (SELECT org_id FROM owner), \
-             (SELECT id FROM properties WHERE org_id = (SELECT org_id FROM owner) ORDER BY id LIMIT 1), \
-             CASE i % 2 WHEN 0 THEN 'revenue' ELSE 'expense' END, 100 + i % 9000, \
-             (SELECT currency FROM orgs WHERE id = (SELECT org_id FROM owner)), 'bulk', 'row ' || i, \
-             date(?2, '+' || (i % ?3) || ' days'), 'pending', 1, NULL, (SELECT id FROM owner), ?4, ?4 \
-         FROM n",
+    ledgerline_server::store::demo::sqlite_busy_month(
+        &url,
+        "owner@demo.test",
+        MONTH_ROWS,
+        first_of_month,
+        today.day0() + 1,
+        Utc::now(),
     )
-    .bind(MONTH_ROWS)
-    .bind(first_of_month.to_string())
-    .bind(today.day0() + 1)
-    .bind(Utc::now().timestamp_millis())
-    .execute(&seeding)
     .await?;
-    seeding.close().await;
     let state =
         ledgerline_server::AppState::new(store, ledgerline_server::RealtimeConfig::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;

@@ -68,13 +68,10 @@ async fn rows_at(ctx: &Arc<SessionCtx>, head: u64) -> Result<(), ApiError> {
     let cache_err = |e: sqlx::Error| ApiError::Decode(format!("cache: {e}"));
     let streamed = ctx.cache.seq().await.map_err(cache_err)?.is_none();
     // A stream over rows a crash left behind compares ids at the end.
-    if streamed {
-        ctx.cache.begin_stream().await.map_err(cache_err)?;
-    }
     let mut seen: Option<HashSet<String>> = match streamed {
         true => ctx
             .cache
-            .has_server_rows()
+            .begin_stream()
             .await
             .map_err(cache_err)?
             .then(HashSet::new),

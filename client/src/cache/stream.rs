@@ -50,13 +50,15 @@ pub(super) async fn ensure_indexes(conn: &mut SqliteConnection) -> Result<(), sq
 }
 
 impl Cache {
-    /// Starts a first snapshot. Into a cache holding no server rows, the
-    /// rows come in one index's order, so every other list index is
-    /// dropped until [`Cache::finish_stream`] builds it in one pass (a
-    /// sorted build, several times cheaper than an entry per row).
-    pub async fn begin_stream(&self) -> Result<(), sqlx::Error> {
+    /// Starts a first snapshot; returns whether the cache already held
+    /// server rows (a stream a crash cut short: its end compares ids).
+    /// Into a cache holding none, the rows come in one index's order, so
+    /// every other list index is dropped until [`Cache::finish_stream`]
+    /// builds it in one pass (a sorted build, several times cheaper than an
+    /// entry per row).
+    pub async fn begin_stream(&self) -> Result<bool, sqlx::Error> {
         if self.has_server_rows().await? {
-            return Ok(());
+            return Ok(true);
         }
         let mut w = self.write().await?;
         for (name, _) in DEFERRED_INDEXES {
@@ -65,7 +67,7 @@ impl Cache {
                 .await?;
         }
         self.finish(w, Vec::new()).await?;
-        Ok(())
+        Ok(false)
     }
 
     /// Writes one page of a first snapshot in one transaction: rows with a

@@ -244,20 +244,9 @@ async fn a_first_sync_that_fails_says_why_and_retry_sync_tries_at_once() {
 async fn a_sampled_session_uploads_its_counters_and_the_server_sums_them() {
     let server = TestServer::spawn().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = CoreConfig {
-        telemetry_sample_rate: 1.0,
-        telemetry_every: Duration::from_millis(200),
-        ..test_config(dir.path())
-    };
-    let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
-    c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
-    status_is(&c.core, StatusState::Live).await;
+    let _c = sampled_session(&server, dir.path(), Duration::from_millis(200)).await;
     wait_until("an upload", Duration::from_secs(15), || async {
-        server
-            .metric("ledgerline_client_telemetry_uploads_total")
-            .await
-            .unwrap()
-            >= 1.0
+        uploads(&server).await >= 1.0
     })
     .await
     .unwrap();
@@ -269,29 +258,38 @@ async fn a_sampled_session_uploads_its_counters_and_the_server_sums_them() {
     assert_eq!(acquired, 1.0);
 }
 
-#[tokio::test]
-async fn a_sampled_session_uploads_what_it_counted_when_it_signs_out() {
-    let server = TestServer::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
+/// A signed-in, Live session that uploads its counters every
+/// jitter(`every` / 2, `every`).
+async fn sampled_session(server: &TestServer, dir: &std::path::Path, every: Duration) -> TestCore {
     let config = CoreConfig {
         telemetry_sample_rate: 1.0,
-        // No upload on the timer in this test: only the last one.
-        telemetry_every: Duration::from_secs(3600),
-        ..test_config(dir.path())
+        telemetry_every: every,
+        ..test_config(dir)
     };
     let c = TestCore::open_with(config, Arc::new(MemoryStore::new())).await;
     c.core.sign_in(&server.url, OWNER, PASSWORD).await.unwrap();
     status_is(&c.core, StatusState::Live).await;
-    let uploads = || async {
-        server
-            .metric("ledgerline_client_telemetry_uploads_total")
-            .await
-            .unwrap()
-    };
-    assert_eq!(uploads().await, 0.0);
+    c
+}
+
+/// Uploads the server has taken.
+async fn uploads(server: &TestServer) -> f64 {
+    server
+        .metric("ledgerline_client_telemetry_uploads_total")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sampled_session_uploads_what_it_counted_when_it_signs_out() {
+    let server = TestServer::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    // No upload on the timer in this test: only the last one.
+    let c = sampled_session(&server, dir.path(), Duration::from_secs(3600)).await;
+    assert_eq!(uploads(&server).await, 0.0);
     c.core.sign_out(false).await.unwrap();
     // Taken before the token was revoked.
-    assert_eq!(uploads().await, 1.0);
+    assert_eq!(uploads(&server).await, 1.0);
     let acquired = server
         .metric("ledgerline_client_leader_acquired_total")
         .await

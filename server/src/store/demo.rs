@@ -72,3 +72,40 @@ impl Store {
         Ok(true)
     }
 }
+
+/// A busy month for benchmarks: `rows` pending transactions in the first
+/// property of `email`'s org, half revenue, dated over the `days` days
+/// from `first`, all created at `at` — written in one `INSERT … SELECT`
+/// straight into a SQLite file (a fleet of clients would take minutes).
+/// Ids are `bulk-000000` on.
+pub async fn sqlite_busy_month(
+    sqlite_url: &str,
+    email: &str,
+    rows: u32,
+    first: chrono::NaiveDate,
+    days: u32,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let db = sqlx::SqlitePool::connect(sqlite_url).await?;
+    sqlx::query(
+        "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency, category, \
+             memo, occurred_on, status, version, client_mutation_id, created_by, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1), \
+              owner AS (SELECT id, org_id FROM users WHERE email = ?2) \
+         SELECT printf('bulk-%06d', i), (SELECT org_id FROM owner), \
+             (SELECT id FROM properties WHERE org_id = (SELECT org_id FROM owner) ORDER BY id LIMIT 1), \
+             CASE i % 2 WHEN 0 THEN 'revenue' ELSE 'expense' END, 100 + i % 9000, \
+             (SELECT currency FROM orgs WHERE id = (SELECT org_id FROM owner)), 'bulk', 'row ' || i, \
+             date(?3, '+' || (i % ?4) || ' days'), 'pending', 1, NULL, (SELECT id FROM owner), ?5, ?5 \
+         FROM n",
+    )
+    .bind(rows)
+    .bind(email)
+    .bind(first.to_string())
+    .bind(days)
+    .bind(at.timestamp_millis())
+    .execute(&db)
+    .await?;
+    db.close().await;
+    Ok(())
+}

@@ -44,36 +44,22 @@ const invoke = window.__TAURI_INTERNALS__.invoke;
 })().catch((e) => done({err: String(e)}));
 "#;
 
-/// `ROWS` transactions this month in the demo org's first property, half
-/// revenue, straight into the server's database (a fleet of clients would
-/// take minutes to write them).
+/// `ROWS` transactions this month in the demo org's first property
+/// (`sqlite_busy_month`).
 async fn seed(server: &mut TestServer) -> Result<()> {
     server.stop();
     let url = format!("sqlite://{}", server.db.display());
-    let db = sqlx::SqlitePool::connect(&url).await?;
     let first_of_month = today().with_day(1).context("the 1st")?;
-    let days = today().day(); // up to today: the month so far
-    let now = chrono::Utc::now().timestamp_millis();
-    sqlx::query(
-        "INSERT INTO transactions (id, org_id, property_id, kind, amount_minor, currency, category, \
-             memo, occurred_on, status, version, client_mutation_id, created_by, created_at, updated_at) \
-         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1), \
-              owner AS (SELECT id, org_id FROM users WHERE email = ?2) \
-         SELECT printf('bulk-%06d', i), (SELECT org_id FROM owner), \
-             (SELECT id FROM properties WHERE org_id = (SELECT org_id FROM owner) ORDER BY id LIMIT 1), \
-             CASE i % 2 WHEN 0 THEN 'revenue' ELSE 'expense' END, 100 + i % 9000, \
-             (SELECT currency FROM orgs WHERE id = (SELECT org_id FROM owner)), 'bulk', 'row ' || i, \
-             date(?3, '+' || (i % ?4) || ' days'), 'pending', 1, NULL, (SELECT id FROM owner), ?5, ?5 \
-         FROM n",
+    // Up to today: the month so far.
+    ledgerline_server::store::demo::sqlite_busy_month(
+        &url,
+        OWNER,
+        ROWS,
+        first_of_month,
+        today().day(),
+        chrono::Utc::now(),
     )
-    .bind(ROWS)
-    .bind(OWNER)
-    .bind(first_of_month.to_string())
-    .bind(days)
-    .bind(now)
-    .execute(&db)
     .await?;
-    db.close().await;
     server.restart().await
 }
 
