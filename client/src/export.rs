@@ -72,7 +72,8 @@ pub async fn write_csv(
         let file = tokio::fs::File::create(&part).await.map_err(io)?;
         let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
         out.write_all(HEADER.as_bytes()).await.map_err(io)?;
-        let mut tx = cache.pool().begin().await?;
+        // Over settled rows: the journal is folded first.
+        let mut tx = cache.read_settled().await?;
         let total = cache::count(&mut tx, q).await?;
         let mut page_q = RowQuery {
             limit: None,

@@ -1,14 +1,15 @@
 //! Applying the server's rows: a poll answer's events
 //! ([`Cache::apply_events`]) and a full snapshot ([`Cache::replace_all`]),
-//! each in one write transaction under the one writer lock, with the
-//! multi-row statements they are made of.
+//! each in one write transaction under the one writer lock.
 
-use super::*;
+use super::{
+    codec, journal,
+    journal::Journal,
+    overlay::{Base, Overlay, Slot},
+    statements::*,
+    *,
+};
 
-/// Rows per multi-row statement: 17 columns × 1000 = 17000 bind
-/// parameters, under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`):
-/// a 1000-event poll answer is one statement.
-pub(super) const CHUNK: usize = 1000;
 /// What applying a poll response did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -25,44 +26,32 @@ pub struct Applied {
     pub lock_date: Option<Option<chrono::NaiveDate>>,
 }
 
-/// Inserts only the rows whose id is new, and says which: rows expected
-/// to be new skip the look-up of what they held before.
-const INSERT_NEW_TAIL: &str = " ON CONFLICT(id) DO NOTHING RETURNING id";
-
-pub(super) const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
-    property_id = excluded.property_id, amount_minor = excluded.amount_minor, \
-    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
-    occurred_on = excluded.occurred_on, status = excluded.status, version = excluded.version, \
-    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
-    created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error, \
-    rejection_reason = excluded.rejection_reason WHERE excluded.version > rows.version RETURNING id";
-
-/// [`UPSERT_TAIL`] for rows whose indexed columns (`property_id`,
-/// `occurred_on`, `status`) hold what the row already holds: the same
-/// result, but SQLite rewrites the entries of every index whose column is
-/// in the `SET` list, changed or not, so leaving them out spares the three
-/// list indexes (2.5–3× cheaper per updated row in the `sqlite3` CLI).
-const UPSERT_TAIL_SAME_KEYS: &str = " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, \
-    amount_minor = excluded.amount_minor, \
-    currency = excluded.currency, category = excluded.category, memo = excluded.memo, \
-    version = excluded.version, \
-    client_mutation_id = excluded.client_mutation_id, created_by = excluded.created_by, \
-    created_at = excluded.created_at, updated_at = excluded.updated_at, \
-    pending_sync = excluded.pending_sync, sync_error = excluded.sync_error, \
-    rejection_reason = excluded.rejection_reason WHERE excluded.version > rows.version RETURNING id";
-
 impl Cache {
     /// Applies one poll response in one transaction: events at or below the
     /// cache's seq are skipped (idempotent re-apply); a created row replaces
-    /// its optimistic `local-<cmid>` twin in the same batch.
+    /// its optimistic `local-<cmid>` twin in the same batch. Only a higher
+    /// version is written (an event for a version already held changes
+    /// nothing and is not published). The outcome is journaled and held in
+    /// the overlay (`journal`): readers see it at once, `rows` takes it at
+    /// the next fold.
     pub async fn apply_events(
         &self,
         events: &[Event],
         cursor: u64,
     ) -> Result<Applied, sqlx::Error> {
-        let mut w = self.write().await?;
-        let from_seq = get_seq(&mut w.tx).await?.unwrap_or(0);
+        let mut j = self.writer.clone().lock_owned().await;
+        if j.unknown {
+            self.settle_locked(&mut j).await?;
+        }
+        // Back-pressure: past the bound, the oldest slots are folded first.
+        while !j.rows_is_empty() && self.overlay.read().await.len() + events.len() > j.bound {
+            self.fold_chunk(&mut j, events.len().max(1_000)).await?;
+        }
+        let mut tx = self.writer_pool.begin().await?;
+        let from_seq = match j.seq {
+            Some(seq) => seq,
+            None => get_seq(&mut tx).await?.unwrap_or(0),
+        };
         let seq = from_seq
             .max(cursor)
             .max(events.iter().map(|e| e.seq).max().unwrap_or(0));
@@ -83,7 +72,7 @@ impl Cache {
             _ => None,
         });
         if let Some(lock_date) = lock_date {
-            settings::set_lock_date(&mut w.tx, lock_date).await?;
+            settings::set_lock_date(&mut tx, lock_date).await?;
         }
         let fresh: Vec<&Event> = fresh
             .into_iter()
@@ -91,7 +80,7 @@ impl Cache {
             .collect();
 
         // The final state of each touched row, in order of its last event.
-        let mut last: HashMap<&str, usize> = HashMap::new();
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(fresh.len());
         let mut locals: Vec<String> = Vec::new();
         for (i, e) in fresh.iter().enumerate() {
             last.insert(e.row.id(), i);
@@ -108,54 +97,69 @@ impl Cache {
         finals.sort_by_key(|e| e.seq);
 
         let mut patches = Vec::new();
-        for id in delete_rows(&mut w.tx, &locals).await? {
+        for id in delete_rows(&mut tx, &locals).await? {
             patches.push(Patch::Remove { id });
         }
-        let upserts: Vec<Row> = finals
-            .iter()
-            .filter_map(|e| match &e.row {
-                EventRow::Transaction(t) => Some(Row::confirmed((**t).clone())),
-                EventRow::Deleted { .. } | EventRow::LockDate { .. } => None,
-            })
-            .collect();
-        let removes: Vec<String> = finals
-            .iter()
-            .filter_map(|e| match &e.row {
-                EventRow::Deleted { id } => Some(id.clone()),
-                EventRow::Transaction(_) | EventRow::LockDate { .. } => None,
-            })
-            .collect();
-        let added = finals
-            .iter()
-            .filter(|e| e.kind == ledgerline_wire::EventType::Added)
-            .count();
-        let written: HashSet<String> = upsert_rows(&mut w.tx, &upserts, added * 2 > finals.len())
-            .await?
-            .into_iter()
-            .collect();
-        let removed: HashSet<String> = delete_rows(&mut w.tx, &removes)
-            .await?
-            .into_iter()
-            .collect();
-        let mut upserts = upserts.into_iter();
-        for e in &finals {
-            match &e.row {
-                EventRow::Transaction(_) => {
-                    let row = upserts.next().expect("one upsert per transaction event");
-                    if written.contains(&row.id) {
-                        patches.push(Patch::Upsert { row });
+        let n = j.take_n();
+        let mut body = codec::Encoder::with_capacity(finals.len());
+        let mut slots: Vec<(Arc<str>, Slot)> = Vec::with_capacity(finals.len());
+        {
+            let overlay = self.overlay.read().await;
+            let held = held(&mut tx, &mut j, &overlay, &finals).await?;
+            for e in &finals {
+                let id = e.row.id();
+                // What the cache holds: the overlay's state, else `rows`'.
+                let (current, base) = match overlay.get(id) {
+                    Some(s) => (s.row.as_ref().map(|r| r.version), s.base.clone()),
+                    None => {
+                        let base = held.get(id).cloned().flatten();
+                        (base.as_ref().map(|b| b.version), base)
                     }
-                }
-                EventRow::Deleted { id } => {
-                    if removed.contains(id) {
+                };
+                let row = match &e.row {
+                    EventRow::Transaction(t) => {
+                        if current.is_some_and(|v| t.version <= v) {
+                            continue;
+                        }
+                        let row = Row::confirmed((**t).clone());
+                        body.put(&row, current.is_none());
+                        patches.push(Patch::Upsert { row: row.clone() });
+                        Some(row)
+                    }
+                    EventRow::Deleted { id } => {
+                        if current.is_none() {
+                            continue;
+                        }
+                        body.delete(id);
                         patches.push(Patch::Remove { id: id.clone() });
+                        None
                     }
-                }
-                EventRow::LockDate { .. } => {}
+                    EventRow::LockDate { .. } => continue,
+                };
+                slots.push((Arc::from(id), Slot { n, row, base }));
             }
         }
-        set_seq(&mut w.tx, seq).await?;
-        let (seq, batch) = self.finish_at(w, Some(seq), patches).await?;
+        let body = (body.count > 0).then(|| body.finish());
+        journal::append(&mut tx, n, seq, body).await?;
+        let mut overlay = self.overlay.write().await;
+        if let Err(e) = tx.commit().await {
+            j.unknown = true;
+            return Err(e);
+        }
+        overlay.reserve(slots.len());
+        let ids: Vec<Arc<str>> = slots.iter().map(|(id, _)| id.clone()).collect();
+        for (id, slot) in slots {
+            overlay.put(id, slot);
+        }
+        drop(overlay);
+        if !ids.is_empty() {
+            j.record(n, ids);
+        }
+        j.seq = Some(seq);
+        let batch = self.published(seq, patches);
+        drop(j);
+        self.applies.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.applied.notify_one();
         Telemetry::add(&self.telemetry.events_applied, fresh_count as u64);
         Ok(Applied {
             from_seq,
@@ -252,138 +256,51 @@ impl Cache {
     }
 }
 
-/// Inserts rows, or updates them to a higher version only (an event for a
-/// version already shown changes nothing);
-/// returns the ids actually written. `likely_new` (most of them are new
-/// rows, e.g. a burst of `added` events) tries one plain insert of the
-/// chunk first and looks up only the rows it left.
-pub(crate) async fn upsert_rows(
+
+/// What `rows` holds of the final events' ids the overlay does not hold:
+/// the memo's, else `None` for an id above every server id held (new),
+/// else a primary-key look-up (remembered in the memo).
+async fn held(
     conn: &mut SqliteConnection,
-    rows: &[Row],
-    likely_new: bool,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut written = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let all: Vec<&Row> = chunk.iter().collect();
-        let chunk: Vec<&Row> = if likely_new {
-            let mut inserted: HashSet<String> = upsert_chunk(conn, &all, INSERT_NEW_TAIL)
-                .await?
-                .into_iter()
-                .collect();
-            written.extend(inserted.iter().cloned());
-            // The first row of an inserted id went in; a later one of the
-            // same id (a snapshot may hold one twice) still upserts.
-            all.into_iter()
-                .filter(|r| !inserted.remove(&r.id))
-                .collect()
-        } else {
-            all
-        };
-        if chunk.is_empty() {
-            continue;
-        }
-        // What the existing rows hold in their indexed columns: rows that
-        // keep them (and new rows) take the upsert that leaves the indexes be.
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT id, property_id, occurred_on, status FROM rows WHERE id IN (",
-        );
-        let mut sep = qb.separated(", ");
-        for r in &chunk {
-            sep.push_bind(r.id.as_str());
-        }
-        qb.push(")");
-        let mut prior: HashMap<String, (String, NaiveDate, String)> = HashMap::new();
-        for p in qb.build().fetch_all(&mut *conn).await? {
-            prior.insert(p.try_get(0)?, (p.try_get(1)?, p.try_get(2)?, p.try_get(3)?));
-        }
-        // An id twice in one statement (the later row upserts over the
-        // earlier one) takes the full upsert too.
-        let mut seen: HashSet<&str> = HashSet::with_capacity(chunk.len());
-        let mut moved: HashSet<&str> = HashSet::new();
-        for r in &chunk {
-            let keeps = prior
-                .get(&r.id)
-                .is_none_or(|(property_id, occurred_on, status)| {
-                    r.property_id == *property_id
-                        && r.occurred_on == *occurred_on
-                        && r.status.as_str() == status
-                });
-            if !seen.insert(r.id.as_str()) || !keeps {
-                moved.insert(r.id.as_str());
+    j: &mut Journal,
+    overlay: &Overlay,
+    finals: &[&Event],
+) -> Result<HashMap<String, Option<Base>>, sqlx::Error> {
+    let mut held = HashMap::new();
+    let unknown: Vec<&str> = finals
+        .iter()
+        .map(|e| e.row.id())
+        .filter(|id| !overlay.contains(id))
+        .filter(|id| match j.known.get(*id) {
+            Some(base) => {
+                held.insert((*id).to_owned(), base.clone());
+                false
             }
-        }
-        let (moving, keeping): (Vec<&Row>, Vec<&Row>) =
-            chunk.iter().partition(|r| moved.contains(r.id.as_str()));
-        written.extend(upsert_chunk(conn, &keeping, UPSERT_TAIL_SAME_KEYS).await?);
-        written.extend(upsert_chunk(conn, &moving, UPSERT_TAIL).await?);
+            None => true,
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(held);
     }
-    Ok(written)
-}
-
-/// One multi-row `INSERT … ON CONFLICT` of `rows` ending in `tail`; returns
-/// the ids written.
-pub(super) async fn upsert_chunk(
-    conn: &mut SqliteConnection,
-    rows: &[&Row],
-    tail: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+    if j.max_id.is_none() {
+        let max: Option<String> =
+            sqlx::query_scalar("SELECT max(id) FROM rows WHERE id < 'local-'")
+                .fetch_one(&mut *conn)
+                .await?;
+        j.max_id = Some(max);
     }
-    chunk_statement(rows, tail)
-        .build_query_scalar()
-        .fetch_all(&mut *conn)
-        .await
-}
-
-/// The multi-row `INSERT INTO rows … VALUES (…), … {tail}` of `rows`.
-pub(super) fn chunk_statement<'a>(rows: &[&'a Row], tail: &str) -> QueryBuilder<'a, Sqlite> {
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("INSERT INTO rows ({COLS}) "));
-    qb.push_values(rows, |mut b, r| {
-        b.push_bind(r.id.as_str())
-            .push_bind(r.kind.as_str())
-            .push_bind(r.property_id.as_str())
-            .push_bind(r.amount_minor)
-            .push_bind(r.currency.as_str())
-            .push_bind(r.category.as_str())
-            .push_bind(r.memo.as_str())
-            .push_bind(r.occurred_on)
-            .push_bind(r.status.as_str())
-            .push_bind(r.version)
-            .push_bind(r.client_mutation_id.as_deref())
-            .push_bind(r.created_by.as_str())
-            .push_bind(r.created_at)
-            .push_bind(r.updated_at)
-            .push_bind(r.pending_sync)
-            .push_bind(r.sync_error.as_deref())
-            .push_bind(r.rejection_reason.as_deref());
-    });
-    qb.push(tail);
-    qb
-}
-
-/// Deletes rows by id; returns the ids that existed.
-pub(crate) async fn delete_rows(
-    conn: &mut SqliteConnection,
-    ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut deleted = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Sqlite>::new("DELETE FROM rows WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.as_str());
-        }
-        qb.push(") RETURNING id");
-        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
-        deleted.extend(ids);
+    let max = j.max_id.clone().flatten();
+    let (look, new): (Vec<&str>, Vec<&str>) = unknown
+        .into_iter()
+        .partition(|id| *id >= "local-" || max.as_deref().is_some_and(|m| *id <= m));
+    for id in new {
+        held.insert(id.to_owned(), None);
     }
-    Ok(deleted)
-}
-
-/// Writes one row as it is (no version check): optimistic edits and rollbacks.
-pub(crate) async fn put_row(conn: &mut SqliteConnection, row: &Row) -> Result<(), sqlx::Error> {
-    delete_rows(conn, std::slice::from_ref(&row.id)).await?;
-    upsert_chunk(conn, &[row], UPSERT_TAIL).await?;
-    Ok(())
+    let found = bases(conn, &look).await?;
+    for id in look {
+        let base = found.get(id).cloned();
+        j.known.insert(id.to_owned(), base.clone());
+        held.insert(id.to_owned(), base);
+    }
+    Ok(held)
 }

@@ -45,9 +45,22 @@ fn row_object() -> String {
 
 impl Cache {
     /// [`Cache::list`] with the rows as one JSON array built by SQLite:
-    /// the same read transaction, count, seq and `next`.
+    /// the same read transaction, count, seq and `next`. While the journal
+    /// holds rows not folded yet, the merged page is serialized instead.
     pub async fn list_json(&self, q: &RowQuery) -> Result<RowPageJson, sqlx::Error> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let overlay = self.overlay.read().await;
+        if !overlay.is_empty() {
+            drop(overlay);
+            let page = self.list(q).await?;
+            return Ok(RowPageJson {
+                rows: serde_json::value::to_raw_value(&page.rows)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                total: page.total,
+                seq: page.seq,
+                next: page.next,
+            });
+        }
         let mut tx = self.pool.begin().await?;
         // The page's last key is its smallest `occurred_on || id`: the date
         // is fixed-width text, so that orders as the pair does.
@@ -69,6 +82,7 @@ impl Cache {
         };
         let seq = get_seq(&mut tx).await?.unwrap_or(0);
         tx.commit().await?;
+        drop(overlay);
         let next = match last {
             Some(last) if n == i64::from(limit) => Some(split_key(&last)?),
             _ => None,

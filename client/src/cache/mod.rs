@@ -5,14 +5,17 @@
 //! Every change goes through one writer lock and one transaction, and is
 //! published to the subscribers ([`Hub`]) after its commit while the lock is
 //! still held — so batches reach windows in exactly the order they were
-//! applied, each stamped with the `seq` the cache is at after it.
+//! applied, each stamped with the `seq` the cache is at after it. Poll
+//! answers are committed to a journal and held in memory (`journal`,
+//! `overlay`) until they are folded into `rows`; reads merge the two
+//! (`merge`), writes settle the rows they name (`writes`).
 //!
 //! One file per identity (server + user), each with its lock file
 //! (`lock`); opening one that cannot be used moves it aside and rebuilds
 //! it (`recovery`); [`CacheError`] says why a cache could not be opened.
 //! Here: the schema (opening, migrating, the meta table) and the writer
 //! path; `apply` writes the server's rows (`stream`: a first snapshot page
-//! by page), `queries` reads them.
+//! by page), `queries` reads them; `statements` are the writes' SQL.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -30,20 +33,29 @@ use sqlx::{
     },
     QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, RwLock};
 
 mod apply;
+mod codec;
 mod error;
+mod journal;
 mod json;
 mod lock;
+mod merge;
+mod overlay;
 mod queries;
 mod recovery;
 mod settings;
+mod statements;
 mod stream;
+mod writes;
 
 pub use apply::Applied;
-pub(crate) use apply::{delete_rows, put_row};
 pub use error::CacheError;
+pub use journal::JOURNAL_BOUND;
+use journal::Journal;
+use overlay::Overlay;
+pub(crate) use statements::{delete_rows, put_row};
 pub use json::RowPageJson;
 pub(crate) use queries::{count, get_row, page};
 pub use recovery::Recovered;
@@ -73,19 +85,21 @@ pub struct Cache {
     pool: SqlitePool,
     /// Writes: one connection.
     writer_pool: SqlitePool,
-    /// The one writer. A tokio Mutex: it is held across the transaction's awaits.
-    writer: Arc<Mutex<()>>,
+    /// The one writer, and the journal's bookkeeping (the lock's value). A
+    /// tokio Mutex: it is held across the transaction's awaits.
+    writer: Arc<Mutex<Journal>>,
+    /// What the journal holds that `rows` does not yet. Readers hold its
+    /// read guard across their read transaction; commits that change what
+    /// it shadows take its write guard.
+    overlay: Arc<RwLock<Overlay>>,
+    /// Applies so far, and a wake-up for the background fold after each.
+    applies: Arc<std::sync::atomic::AtomicU64>,
+    applied: Arc<Notify>,
     hub: Hub,
     telemetry: Arc<Telemetry>,
     /// The lock file, held until [`Cache::close`] (or the last clone goes).
     /// A std Mutex: taken once, never across `.await`.
     lock: Arc<std::sync::Mutex<Option<lock::CacheLock>>>,
-}
-
-/// An open write transaction holding the writer lock.
-pub(crate) struct Write {
-    pub(crate) tx: sqlx::Transaction<'static, Sqlite>,
-    _writer: OwnedMutexGuard<()>,
 }
 
 impl Cache {
@@ -156,11 +170,16 @@ impl Cache {
         let cache = Cache {
             pool,
             writer_pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(Journal::default())),
+            overlay: Default::default(),
+            applies: Default::default(),
+            applied: Default::default(),
             hub: Hub::default(),
             telemetry,
             lock: Default::default(),
         };
+        // A journal left by an app stopped before it folded.
+        cache.settle().await?;
         let seq = cache.seq().await?.unwrap_or(0);
         Telemetry::set(&cache.telemetry.cache_seq, seq);
         Ok(cache)
@@ -209,40 +228,6 @@ impl Cache {
                 .execute(&pool)
                 .await;
         })
-    }
-
-    pub(crate) async fn write(&self) -> Result<Write, sqlx::Error> {
-        let guard = self.writer.clone().lock_owned().await;
-        let tx = self.writer_pool.begin().await?;
-        Ok(Write { tx, _writer: guard })
-    }
-
-    /// Commits and publishes `patches` (if any) stamped with the cache's seq.
-    pub(crate) async fn finish(&self, w: Write, patches: Vec<Patch>) -> Result<u64, sqlx::Error> {
-        Ok(self.finish_at(w, None, patches).await?.0)
-    }
-
-    /// [`Cache::finish`] when the caller knows the seq it set (`Some`: one
-    /// query fewer); returns the seq and the batch published (shared with
-    /// every subscriber: never copied).
-    pub(crate) async fn finish_at(
-        &self,
-        mut w: Write,
-        seq: Option<u64>,
-        patches: Vec<Patch>,
-    ) -> Result<(u64, Option<Arc<PatchBatch>>), sqlx::Error> {
-        let seq = match seq {
-            Some(seq) => seq,
-            None => get_seq(&mut w.tx).await?.unwrap_or(0),
-        };
-        w.tx.commit().await?;
-        Telemetry::set(&self.telemetry.cache_seq, seq);
-        if patches.is_empty() {
-            return Ok((seq, None));
-        }
-        let batch = Arc::new(PatchBatch { seq, patches });
-        self.hub.publish(&batch);
-        Ok((seq, Some(batch)))
     }
 
     /// The event seq the rows are at; `None` before the first snapshot.
@@ -304,7 +289,7 @@ impl Cache {
     /// ([`CacheError::Foreign`]) if it holds somebody else's rows — their
     /// unsent writes are never wiped, nor sent as this identity.
     pub async fn claim(&self, identity: &str) -> Result<(), CacheError> {
-        let mut w = self.write().await?;
+        let mut w = self.write_for(&[]).await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'identity'")
                 .fetch_optional(&mut *w.tx)
@@ -319,19 +304,18 @@ impl Cache {
                     .await?;
             }
         }
-        let seq = get_seq(&mut w.tx).await?.unwrap_or(0);
-        w.tx.commit().await?;
-        Telemetry::set(&self.telemetry.cache_seq, seq);
+        self.finish(w, Vec::new()).await?;
         Ok(())
     }
 
     /// Forgets the seq so the next poll loop starts with a full snapshot.
     pub async fn forget_seq(&self) -> Result<(), sqlx::Error> {
-        let mut w = self.write().await?;
+        let mut w = self.write_for(&[]).await?;
         sqlx::query("DELETE FROM meta WHERE key = 'seq'")
             .execute(&mut *w.tx)
             .await?;
-        w.tx.commit().await
+        self.finish(w, Vec::new()).await?;
+        Ok(())
     }
 }
 

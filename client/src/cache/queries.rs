@@ -1,49 +1,7 @@
-//! Reading the rows windows list: pages with their filters, single rows,
-//! and decoding a row from SQLite.
+//! Reading `rows`: the SQL of pages with their filters, counts and single
+//! rows, and decoding a row from SQLite (`merge` lays the journal over them).
 
 use super::*;
-
-impl Cache {
-    /// One page of rows in list order (newest first, then id desc) and the
-    /// seq, read in one read transaction so they agree. The first page (no
-    /// `after`) and an `offset` page also count the matching rows; a keyset
-    /// page (`after`) does not: it is one index walk from the key on.
-    pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
-        let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let mut tx = self.pool.begin().await?;
-        let rows = page(&mut tx, q, limit).await?;
-        let total = match q.after {
-            None => Some(count(&mut tx, q).await?),
-            Some(_) => None,
-        };
-        let seq = get_seq(&mut tx).await?.unwrap_or(0);
-        tx.commit().await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(RowKey::of))
-            .flatten();
-        Ok(RowPage {
-            rows,
-            total,
-            seq,
-            next,
-        })
-    }
-
-    pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        get_row(&mut conn, id).await
-    }
-
-    /// Every row, for tests and tools (unordered).
-    pub async fn all_rows(&self) -> Result<Vec<Row>, sqlx::Error> {
-        sqlx::query(&format!("SELECT {COLS} FROM rows"))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(decode_row)
-            .collect()
-    }
-}
 
 /// Up to `limit` rows of `q` in list order: after `q.after` (a keyset
 /// walk of the index whose order this is), else from `q.offset`.

@@ -174,7 +174,7 @@ fn move_aside(path: &Path) -> Result<PathBuf, CacheError> {
 /// Queues the salvaged writes again; an unconfirmed create gets its
 /// pending row back from its body.
 async fn restore(cache: &Cache, entries: &[Entry]) -> Result<usize, CacheError> {
-    let mut w = cache.write().await?;
+    let mut w = cache.write_for(&[]).await?;
     let mut n = 0;
     for e in entries {
         if outbox::push(&mut w.tx, e).await.is_err() {

@@ -47,7 +47,7 @@ impl Cache {
         if self.lock_date().await? == lock_date {
             return Ok(false);
         }
-        let mut w = self.write().await?;
+        let mut w = self.write_for(&[]).await?;
         set_lock_date(&mut w.tx, lock_date).await?;
         w.tx.commit().await?;
         Ok(true)
@@ -56,7 +56,7 @@ impl Cache {
     /// Keeps `history` as row `id`'s, for reading offline.
     pub async fn store_history(&self, id: &str, history: &History) -> Result<(), sqlx::Error> {
         let body = serde_json::to_string(history).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        let mut w = self.write().await?;
+        let mut w = self.write_for(&[]).await?;
         sqlx::query(
             "INSERT INTO history (transaction_id, body, fetched_at) VALUES (?, ?, ?)
              ON CONFLICT(transaction_id) DO UPDATE SET body = excluded.body,

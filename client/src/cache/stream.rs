@@ -24,7 +24,7 @@
 //! is there (an upsert of the same version changes nothing).
 
 use super::*;
-use apply::{chunk_statement, CHUNK, UPSERT_TAIL};
+use statements::{chunk_statement, CHUNK, UPSERT_TAIL};
 
 /// The list indexes a first sync into an empty cache builds at its end
 /// instead of row by row (as in `migrations/0001_cache.sql`; a test
@@ -57,6 +57,8 @@ impl Cache {
     /// builds it in one pass (a sorted build, several times cheaper than an
     /// entry per row).
     pub async fn begin_stream(&self) -> Result<bool, sqlx::Error> {
+        // Whatever the journal holds counts as held.
+        self.settle().await?;
         if self.has_server_rows().await? {
             return Ok(true);
         }

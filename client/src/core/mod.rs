@@ -37,6 +37,9 @@ use crate::{
 
 /// How often the cache's WAL is checkpointed in the background.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long the poll loop's applies pause before the cache's journal is
+/// folded into its rows in the background.
+const FOLD_WHEN_IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The desktop core. Clone it freely; all clones are the same core.
 #[derive(Clone)]

@@ -88,6 +88,10 @@ impl Core {
         ctx.life.tracker.spawn(async move {
             let _ = checkpointer.await;
         });
+        let folder = cache.spawn_folder(FOLD_WHEN_IDLE, ctx.life.cancel.clone());
+        ctx.life.tracker.spawn(async move {
+            let _ = folder.await;
+        });
         mutations::notify(&ctx).await;
         // When the server ends the session (401), sign out here too.
         let weak = Arc::downgrade(&self.shared);

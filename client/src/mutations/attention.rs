@@ -72,11 +72,12 @@ pub(crate) async fn retry(
     cmid: &str,
     fix: WriteFix,
 ) -> Result<Row, CommandError> {
-    let mut w = ctx.cache.write().await?;
+    let mut w = ctx.cache.write_for(&[]).await?;
     let e = outbox::by_mutation_id(&mut w.tx, cmid)
         .await?
         .ok_or_else(not_found)?;
     held_only(&e)?;
+    ctx.cache.settle_in(&mut w, &[&e.target_id]).await?;
     let current = get_row(&mut w.tx, &e.target_id).await?;
     let decode = |err: serde_json::Error| CommandError::internal(format!("queued write: {err}"));
     let mut patches = Vec::new();
@@ -179,11 +180,12 @@ pub(crate) async fn retry(
 /// Drops a held write: a refused create takes its row (and anything queued
 /// for it) along; any other write leaves the row as the server has it.
 pub(crate) async fn discard(ctx: &SessionCtx, cmid: &str) -> Result<(), CommandError> {
-    let mut w = ctx.cache.write().await?;
+    let mut w = ctx.cache.write_for(&[]).await?;
     let e = outbox::by_mutation_id(&mut w.tx, cmid)
         .await?
         .ok_or_else(not_found)?;
     held_only(&e)?;
+    ctx.cache.settle_in(&mut w, &[&e.target_id]).await?;
     let mut patches = Vec::new();
     if e.op == Op::Create {
         sqlx::query("DELETE FROM outbox WHERE target_id = ?")

@@ -131,7 +131,8 @@ async fn queue(
     removed: Option<&str>,
     entry: Entry,
 ) -> Result<(), CommandError> {
-    let mut w = ctx.cache.write().await?;
+    let ids: Vec<&str> = row.map(|r| r.id.as_str()).into_iter().chain(removed).collect();
+    let mut w = ctx.cache.write_for(&ids).await?;
     let mut patches = Vec::new();
     if let Some(row) = row {
         put_row(&mut w.tx, row).await?;
@@ -192,12 +193,7 @@ pub(crate) async fn create(ctx: &SessionCtx, input: NewTransaction) -> Result<Ro
             if let Some(row) = ctx.cache.get(&Row::local_id(c)).await? {
                 return Ok(row);
             }
-            let made: Option<String> =
-                sqlx::query_scalar("SELECT id FROM rows WHERE client_mutation_id = ?")
-                    .bind(c)
-                    .fetch_optional(ctx.cache.pool())
-                    .await?;
-            if let Some(id) = made {
+            if let Some(id) = ctx.cache.id_of_mutation(c).await? {
                 return ctx.cache.get(&id).await?.ok_or_else(not_found);
             }
             c.clone()

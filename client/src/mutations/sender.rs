@@ -137,7 +137,9 @@ pub(super) async fn confirm(
     e: &Entry,
     confirmed: Option<Transaction>,
 ) -> Result<(), sqlx::Error> {
-    let mut w = cache.write().await?;
+    let mut ids = vec![e.target_id.as_str()];
+    ids.extend(confirmed.as_ref().map(|t| t.id.as_str()));
+    let mut w = cache.write_for(&ids).await?;
     outbox::remove(&mut w.tx, e.id).await?;
     let mut patches = Vec::new();
     let mut local_row = None;
@@ -199,7 +201,7 @@ async fn refuse(ctx: &SessionCtx, e: &Entry, err: ApiError) -> Result<(), sqlx::
         ApiError::Conflict(_) => State::Conflict,
         _ => State::Refused,
     };
-    let mut w = ctx.cache.write().await?;
+    let mut w = ctx.cache.write_for(&[&e.target_id]).await?;
     outbox::hold(&mut w.tx, e.id, state, &message).await?;
     let mut patches = Vec::new();
     let current = get_row(&mut w.tx, &e.target_id).await?;

@@ -1,0 +1,151 @@
+//! The reads windows and the core make: `rows` with the journal's overlay
+//! laid over it, in one read transaction under the overlay's read guard,
+//! so what they read is one state of the cache — the one its seq says —
+//! whether or not the last answers are folded yet. Nothing waits for a
+//! fold; an export reads settled rows instead (it reads for a long time,
+//! and holding the guard that long would hold back the applies).
+
+use super::{overlay::Overlay, queries::decode_row, *};
+
+impl Cache {
+    /// One page of rows in list order (newest first, then id desc) and the
+    /// seq, read in one read transaction so they agree. The first page (no
+    /// `after`) and an `offset` page also count the matching rows; a keyset
+    /// page (`after`) does not: it is one index walk from the key on.
+    pub async fn list(&self, q: &RowQuery) -> Result<RowPage, sqlx::Error> {
+        let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let overlay = self.overlay.read().await;
+        let mut tx = self.pool.begin().await?;
+        let rows = if overlay.is_empty() {
+            page(&mut tx, q, limit).await?
+        } else {
+            merged_page(&mut tx, &overlay, q, limit as usize).await?
+        };
+        let total = match q.after {
+            None => Some(
+                (count(&mut tx, q).await? as i64 + overlay.count_delta(q)).max(0) as u64,
+            ),
+            Some(_) => None,
+        };
+        let seq = get_seq(&mut tx).await?.unwrap_or(0);
+        tx.commit().await?;
+        drop(overlay);
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(RowKey::of))
+            .flatten();
+        Ok(RowPage {
+            rows,
+            total,
+            seq,
+            next,
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
+        let overlay = self.overlay.read().await;
+        if let Some(slot) = overlay.get(id) {
+            return Ok(slot.row.clone());
+        }
+        let mut conn = self.pool.acquire().await?;
+        get_row(&mut conn, id).await
+    }
+
+    /// The id of the row client mutation `cmid` created, if the cache has it.
+    pub(crate) async fn id_of_mutation(&self, cmid: &str) -> Result<Option<String>, sqlx::Error> {
+        let overlay = self.overlay.read().await;
+        if let Some(row) = overlay.by_mutation(cmid) {
+            return Ok(Some(row.id.clone()));
+        }
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM rows WHERE client_mutation_id = ?")
+                .bind(cmid)
+                .fetch_optional(&self.pool)
+                .await?;
+        // A row the journal has deleted is not the cache's any more.
+        Ok(id.filter(|id| !overlay.contains(id)))
+    }
+
+    /// Every row, for tests and tools (unordered).
+    pub async fn all_rows(&self) -> Result<Vec<Row>, sqlx::Error> {
+        let overlay = self.overlay.read().await;
+        let q = RowQuery::default();
+        let mut rows: Vec<Row> = sqlx::query(&format!("SELECT {COLS} FROM rows"))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(decode_row)
+            .filter(|r| r.as_ref().map_or(true, |r| !overlay.contains(&r.id)))
+            .collect::<Result<_, _>>()?;
+        rows.extend(overlay.rows(&q, None).cloned());
+        Ok(rows)
+    }
+
+    /// A read transaction over settled rows (the journal folded, the
+    /// snapshot pinned before the writer lock is let go): for a long read
+    /// such as an export, which must not hold the overlay's guard.
+    pub(crate) async fn read_settled(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+        let mut j = self.writer.lock().await;
+        self.settle_locked(&mut j).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM journal")
+            .fetch_one(&mut *tx)
+            .await?;
+        drop(j);
+        Ok(tx)
+    }
+}
+
+/// [`page`] with the overlay laid over it: `rows`' page without the ids the
+/// overlay holds, merged in list order with the overlay's live rows `q`
+/// keeps. `rows` is walked on (by keyset) while the overlay shadows what
+/// it gave.
+async fn merged_page(
+    conn: &mut SqliteConnection,
+    overlay: &Overlay,
+    q: &RowQuery,
+    limit: usize,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let skip = match q.after {
+        None => q.offset.unwrap_or(0) as usize,
+        Some(_) => 0,
+    };
+    let need = skip + limit;
+    let mine: Vec<&Row> = overlay.rows(q, q.after.as_ref()).take(need).collect();
+    let mut theirs: Vec<Row> = Vec::with_capacity(need);
+    let mut walk = RowQuery {
+        offset: None,
+        ..q.clone()
+    };
+    let mut chunk = need.max(64);
+    loop {
+        let got = page(conn, &walk, chunk as u32).await?;
+        let full = got.len() == chunk;
+        let last = got.last().map(RowKey::of);
+        theirs.extend(got.into_iter().filter(|r| !overlay.contains(&r.id)));
+        if !full || theirs.len() >= need {
+            break;
+        }
+        walk.after = last;
+        chunk = (chunk * 2).min(20_000);
+    }
+    // Two lists in list order into one.
+    let mut out = Vec::with_capacity(need.min(mine.len() + theirs.len()));
+    let mut mine = mine.into_iter().peekable();
+    let mut theirs = theirs.into_iter().peekable();
+    while out.len() < need {
+        let take_mine = match (mine.peek(), theirs.peek()) {
+            (Some(m), Some(t)) => (m.occurred_on, m.id.as_str()) > (t.occurred_on, t.id.as_str()),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        if take_mine {
+            out.push(mine.next().expect("peeked").clone());
+        } else {
+            out.push(theirs.next().expect("peeked"));
+        }
+    }
+    Ok(out.into_iter().skip(skip).collect())
+}

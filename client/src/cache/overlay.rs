@@ -1,0 +1,184 @@
+//! What the journal holds that `rows` does not yet: each journaled row's
+//! state (or its deletion), in memory, with what `rows` holds of it and the
+//! list order of the live ones. Readers merge it over `rows`
+//! (`merge`), so nothing they read waits for a fold.
+//!
+//! Changed only by the holder of the writer lock, and only together with
+//! the commit that makes `rows` and the journal agree with it (under the
+//! overlay's write guard): a reader holding the read guard across its read
+//! transaction sees the two as one state.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
+
+use chrono::NaiveDate;
+use ledgerline_wire::{TransactionKind, TransactionStatus};
+
+use crate::view::{Row, RowKey, RowQuery};
+
+/// What `rows` holds of an id, as far as lists are concerned: its version
+/// and the columns the filters read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Base {
+    pub version: i64,
+    pub property_id: String,
+    pub kind: TransactionKind,
+    pub status: TransactionStatus,
+    pub occurred_on: NaiveDate,
+}
+
+impl Base {
+    pub(crate) fn of(row: &Row) -> Base {
+        Base {
+            version: row.version,
+            property_id: row.property_id.clone(),
+            kind: row.kind,
+            status: row.status,
+            occurred_on: row.occurred_on,
+        }
+    }
+
+    /// Whether `q`'s filters (not its key) keep a row with these columns.
+    pub(crate) fn matches(&self, q: &RowQuery) -> bool {
+        filters_keep(
+            q,
+            &self.property_id,
+            self.kind,
+            self.status,
+            self.occurred_on,
+        )
+    }
+}
+
+fn filters_keep(
+    q: &RowQuery,
+    property_id: &str,
+    kind: TransactionKind,
+    status: TransactionStatus,
+    day: NaiveDate,
+) -> bool {
+    q.property_id.as_deref().is_none_or(|p| p == property_id)
+        && q.kind.is_none_or(|k| k == kind)
+        && q.status.is_none_or(|s| s == status)
+        && q.from.is_none_or(|f| day >= f)
+        && q.to.is_none_or(|t| day <= t)
+}
+
+/// Whether `q`'s filters keep `row` (not its key).
+pub(crate) fn row_matches(q: &RowQuery, row: &Row) -> bool {
+    filters_keep(q, &row.property_id, row.kind, row.status, row.occurred_on)
+}
+
+/// Whether `(day, id)` sorts after `key` in list order (newest first, then
+/// id descending): the rows a keyset page `after` it holds.
+pub(crate) fn sorts_after(day: NaiveDate, id: &str, key: &RowKey) -> bool {
+    (day, id) < (key.occurred_on, key.id.as_str())
+}
+
+/// One journaled id.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    /// The journal row (`n`) holding its last entry.
+    pub n: u64,
+    /// Its state now; `None`: deleted.
+    pub row: Option<Row>,
+    /// What `rows` holds of it; `None`: no row.
+    pub base: Option<Base>,
+}
+
+#[derive(Default)]
+pub(crate) struct Overlay {
+    slots: HashMap<Arc<str>, Slot>,
+    /// The live slots' rows in list order (ascending here; lists walk it
+    /// backwards).
+    order: BTreeSet<(NaiveDate, Arc<str>)>,
+}
+
+impl Overlay {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<&Slot> {
+        self.slots.get(id)
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.slots.contains_key(id)
+    }
+
+    /// Makes room for `more` slots at once (not doubling its way there).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.slots.reserve(more);
+    }
+
+    /// Sets `id`'s slot; returns the journal row of the slot it replaced.
+    pub(crate) fn put(&mut self, id: Arc<str>, slot: Slot) -> Option<u64> {
+        if let Some(row) = &slot.row {
+            self.order.insert((row.occurred_on, id.clone()));
+        }
+        let old = self.slots.insert(id.clone(), slot)?;
+        if let Some(row) = &old.row {
+            let still = self.slots[&id]
+                .row
+                .as_ref()
+                .is_some_and(|r| r.occurred_on == row.occurred_on);
+            if !still {
+                self.order.remove(&(row.occurred_on, id));
+            }
+        }
+        Some(old.n)
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) -> Option<Slot> {
+        let (id, slot) = self.slots.remove_entry(id)?;
+        if let Some(row) = &slot.row {
+            self.order.remove(&(row.occurred_on, id));
+        }
+        Some(slot)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots = HashMap::new();
+        self.order = BTreeSet::new();
+    }
+
+    /// The live rows `q`'s filters keep, in list order, after `after`.
+    pub(crate) fn rows<'a>(
+        &'a self,
+        q: &'a RowQuery,
+        after: Option<&'a RowKey>,
+    ) -> impl Iterator<Item = &'a Row> + 'a {
+        self.order
+            .iter()
+            .rev()
+            .filter(move |(day, id)| after.is_none_or(|k| sorts_after(*day, id, k)))
+            .filter_map(|(_, id)| self.slots[id].row.as_ref())
+            .filter(move |r| row_matches(q, r))
+    }
+
+    /// How many more rows `q` matches with the journal than in `rows`.
+    pub(crate) fn count_delta(&self, q: &RowQuery) -> i64 {
+        self.slots
+            .values()
+            .map(|s| {
+                i64::from(s.row.as_ref().is_some_and(|r| row_matches(q, r)))
+                    - i64::from(s.base.as_ref().is_some_and(|b| b.matches(q)))
+            })
+            .sum()
+    }
+
+    /// The live row written for client mutation `cmid`, if one is journaled.
+    pub(crate) fn by_mutation(&self, cmid: &str) -> Option<&Row> {
+        self.slots
+            .values()
+            .filter_map(|s| s.row.as_ref())
+            .find(|r| r.client_mutation_id.as_deref() == Some(cmid))
+    }
+}
