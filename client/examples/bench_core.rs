@@ -184,6 +184,23 @@ async fn main() -> anyhow::Result<()> {
             ROWS as f64 / secs,
             ROWS as f64 / cpu
         );
+        // What a window reads right then: merged over the journal, no fold.
+        let journaled = cache.journaled().await;
+        let read = Instant::now();
+        let page = cache.list(&RowQuery::default()).await?;
+        let read = read.elapsed();
+        // The fold the journal then needs (in the background, in the app).
+        let fold = Instant::now();
+        cache.settle().await?;
+        let fold = fold.elapsed().as_secs_f64();
+        println!(
+            "  then: first page + count over {journaled} journaled rows {:.1} ms ({} of {:?}); folding them {:.0} ms; apply + fold {:.0} rows/s",
+            read.as_secs_f64() * 1e3,
+            page.rows.len(),
+            page.total,
+            fold * 1e3,
+            ROWS as f64 / (secs + fold)
+        );
     }
     if std::env::args().any(|a| a == "apply") {
         return Ok(());

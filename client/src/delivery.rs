@@ -208,7 +208,7 @@ mod tests {
         Published::new(Arc::new(PatchBatch {
             seq,
             patches: vec![Patch::Upsert {
-                row: Row::confirmed(t),
+                row: Row::confirmed(t).into(),
             }],
         }))
     }
@@ -268,7 +268,7 @@ mod tests {
             b.patches,
             vec![
                 Patch::Upsert {
-                    row: Row::confirmed(txn("b", 2, None))
+                    row: Row::confirmed(txn("b", 2, None)).into()
                 },
                 Patch::Remove { id: "a".into() },
             ]

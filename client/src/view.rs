@@ -4,6 +4,8 @@
 //! All serialize with serde in `snake_case`; the Tauri shell passes them on
 //! untouched.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use ledgerline_wire::{
     Currency, DailyApproval, OrgInfo, ProfitLoss, PropertyInfo, TodayPending, Transaction,
@@ -73,14 +75,12 @@ impl Row {
     }
 }
 
-/// One change to a window's list. Nearly every patch is an upsert, built
-/// and serialized at once: boxing its row would cost an allocation each for
-/// nothing, so the size difference stays.
+/// One change to a window's list. An upsert's row is shared (the cache's
+/// journal holds the same row: one copy of it per apply, not two).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[allow(clippy::large_enum_variant)]
 pub enum Patch {
-    Upsert { row: Row },
+    Upsert { row: Arc<Row> },
     Remove { id: String },
 }
 

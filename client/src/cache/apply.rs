@@ -5,7 +5,7 @@
 use super::{
     codec, journal,
     journal::Journal,
-    overlay::{Base, Overlay, Slot},
+    overlay::{Overlay, Slot},
     statements::*,
     *,
 };
@@ -105,23 +105,25 @@ impl Cache {
         let mut slots: Vec<(Arc<str>, Slot)> = Vec::with_capacity(finals.len());
         {
             let overlay = self.overlay.read().await;
-            let held = held(&mut tx, &mut j, &overlay, &finals).await?;
+            look_up(&mut tx, &mut j, &overlay, &finals).await?;
             for e in &finals {
                 let id = e.row.id();
-                // What the cache holds: the overlay's state, else `rows`'.
+                // What the cache holds: the overlay's state, else `rows`'
+                // (the memo's; an id it does not know is new).
                 let (current, base) = match overlay.get(id) {
-                    Some(s) => (s.row.as_ref().map(|r| r.version), s.base.clone()),
+                    Some(s) => (s.row.as_ref().map(|r| r.version), s.base.as_ref()),
                     None => {
-                        let base = held.get(id).cloned().flatten();
-                        (base.as_ref().map(|b| b.version), base)
+                        let base = j.known.get(id).and_then(Option::as_ref);
+                        (base.map(|b| b.version), base)
                     }
                 };
+                let base = base.cloned();
                 let row = match &e.row {
                     EventRow::Transaction(t) => {
                         if current.is_some_and(|v| t.version <= v) {
                             continue;
                         }
-                        let row = Row::confirmed((**t).clone());
+                        let row = Arc::new(Row::confirmed((**t).clone()));
                         body.put(&row, current.is_none());
                         patches.push(Patch::Upsert { row: row.clone() });
                         Some(row)
@@ -244,7 +246,7 @@ impl Cache {
             upserts
                 .into_iter()
                 .filter(|r| written.contains(&r.id))
-                .map(|row| Patch::Upsert { row }),
+                .map(|row| Patch::Upsert { row: row.into() }),
         );
         set_seq(&mut w.tx, head).await?;
         let changed = patches.len();
@@ -257,30 +259,23 @@ impl Cache {
 }
 
 
-/// What `rows` holds of the final events' ids the overlay does not hold:
-/// the memo's, else `None` for an id above every server id held (new),
-/// else a primary-key look-up (remembered in the memo).
-async fn held(
+/// Makes the memo know what `rows` holds of the final events' ids the
+/// overlay does not hold, by a primary-key look-up of those it does not
+/// know — but for ids above every server id held: those are new, and
+/// stay out of the memo (the overlay will hold them).
+async fn look_up(
     conn: &mut SqliteConnection,
     j: &mut Journal,
     overlay: &Overlay,
     finals: &[&Event],
-) -> Result<HashMap<String, Option<Base>>, sqlx::Error> {
-    let mut held = HashMap::new();
+) -> Result<(), sqlx::Error> {
     let unknown: Vec<&str> = finals
         .iter()
         .map(|e| e.row.id())
-        .filter(|id| !overlay.contains(id))
-        .filter(|id| match j.known.get(*id) {
-            Some(base) => {
-                held.insert((*id).to_owned(), base.clone());
-                false
-            }
-            None => true,
-        })
+        .filter(|id| !overlay.contains(id) && !j.known.contains_key(*id))
         .collect();
     if unknown.is_empty() {
-        return Ok(held);
+        return Ok(());
     }
     if j.max_id.is_none() {
         let max: Option<String> =
@@ -290,17 +285,17 @@ async fn held(
         j.max_id = Some(max);
     }
     let max = j.max_id.clone().flatten();
-    let (look, new): (Vec<&str>, Vec<&str>) = unknown
+    let look: Vec<&str> = unknown
         .into_iter()
-        .partition(|id| *id >= "local-" || max.as_deref().is_some_and(|m| *id <= m));
-    for id in new {
-        held.insert(id.to_owned(), None);
+        .filter(|id| *id >= "local-" || max.as_deref().is_some_and(|m| *id <= m))
+        .collect();
+    if look.is_empty() {
+        return Ok(());
     }
-    let found = bases(conn, &look).await?;
+    let mut found = bases(conn, &look).await?;
     for id in look {
-        let base = found.get(id).cloned();
-        j.known.insert(id.to_owned(), base.clone());
-        held.insert(id.to_owned(), base);
+        let base = found.remove(id);
+        j.known.insert(id.to_owned(), base);
     }
-    Ok(held)
+    Ok(())
 }

@@ -36,7 +36,7 @@ use sqlx::{Row as _, SqliteConnection};
 
 use super::{
     codec::{self, Entry},
-    overlay::{Base, Overlay},
+    overlay::{Base, Hasher, Overlay},
     statements::{delete_rows, upsert_rows, write_states},
     Cache,
 };
@@ -60,7 +60,7 @@ pub(crate) struct Journal {
     next_n: u64,
     /// What `rows` holds, as far as folds and look-ups since the last other
     /// write saw it (`None`: no such row): spares a primary-key look-up.
-    pub(super) known: HashMap<String, Option<Base>>,
+    pub(super) known: HashMap<String, Option<Base>, Hasher>,
     /// At least the highest server id in `rows` (`Some(None)`: none), for
     /// the same purpose: server ids are UUIDv7, time-ordered, so a new row's
     /// id is nearly always above it. `None`: not known.
@@ -78,7 +78,7 @@ impl Default for Journal {
         Journal {
             rows: BTreeMap::new(),
             next_n: 1,
-            known: HashMap::new(),
+            known: HashMap::default(),
             max_id: None,
             seq: None,
             unknown: true,
@@ -90,7 +90,7 @@ impl Default for Journal {
 impl Journal {
     /// Another write than an apply or a fold is about to change the cache.
     pub(super) fn forget_known(&mut self) {
-        self.known = HashMap::new();
+        self.known = HashMap::default();
         self.max_id = None;
         self.seq = None;
     }
@@ -121,7 +121,7 @@ impl Journal {
             self.known.insert(id, base);
         }
         if self.known.len() > KNOWN_BOUND {
-            self.known = HashMap::new();
+            self.known = HashMap::default();
         }
     }
 }
@@ -204,7 +204,7 @@ impl Cache {
                     .cloned(),
             );
         }
-        let states: Vec<(Option<Row>, Option<Base>, Arc<str>)> = ids
+        let states: Vec<(Option<Arc<Row>>, Option<Base>, Arc<str>)> = ids
             .iter()
             .map(|id| {
                 let s = overlay.get(id).expect("a live slot");
@@ -217,7 +217,7 @@ impl Cache {
             &mut tx,
             states
                 .iter()
-                .map(|(r, b, id)| (r.as_ref(), b.as_ref(), &**id))
+                .map(|(r, b, id)| (r.as_deref(), b.as_ref(), &**id))
                 .collect(),
         )
         .await?;
@@ -239,7 +239,7 @@ impl Cache {
         j.learn(
             states
                 .into_iter()
-                .map(|(row, _, id)| (id.to_string(), row.as_ref().map(Base::of))),
+                .map(|(row, _, id)| (id.to_string(), row.as_deref().map(Base::of))),
         );
         Ok(n)
     }
@@ -366,7 +366,10 @@ impl Cache {
 
 /// The overlay's slots of `ids` (those it has), as [`write_states`] takes
 /// them: a user's write settles the rows it names.
-pub(super) fn slots_of(overlay: &Overlay, ids: &[&str]) -> Vec<(Option<Row>, Option<Base>, Arc<str>)> {
+pub(super) fn slots_of(
+    overlay: &Overlay,
+    ids: &[&str],
+) -> Vec<(Option<Arc<Row>>, Option<Base>, Arc<str>)> {
     ids.iter()
         .filter_map(|id| {
             let s = overlay.get(id)?;

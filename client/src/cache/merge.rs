@@ -44,7 +44,7 @@ impl Cache {
     pub async fn get(&self, id: &str) -> Result<Option<Row>, sqlx::Error> {
         let overlay = self.overlay.read().await;
         if let Some(slot) = overlay.get(id) {
-            return Ok(slot.row.clone());
+            return Ok(slot.row.as_deref().cloned());
         }
         let mut conn = self.pool.acquire().await?;
         get_row(&mut conn, id).await

@@ -82,15 +82,20 @@ pub(crate) fn sorts_after(day: NaiveDate, id: &str, key: &RowKey) -> bool {
 pub(crate) struct Slot {
     /// The journal row (`n`) holding its last entry.
     pub n: u64,
-    /// Its state now; `None`: deleted.
-    pub row: Option<Row>,
+    /// Its state now (shared with the patch that published it); `None`:
+    /// deleted.
+    pub row: Option<Arc<Row>>,
     /// What `rows` holds of it; `None`: no row.
     pub base: Option<Base>,
 }
 
+/// The hasher of the apply path's maps: ids are the cache's own, not an
+/// attacker's, and SipHash was a tenth of an apply.
+pub(crate) type Hasher = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub(crate) struct Overlay {
-    slots: HashMap<Arc<str>, Slot>,
+    slots: HashMap<Arc<str>, Slot, Hasher>,
     /// The live slots' rows in list order (ascending here; lists walk it
     /// backwards).
     order: BTreeSet<(NaiveDate, Arc<str>)>,
@@ -145,7 +150,7 @@ impl Overlay {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.slots = HashMap::new();
+        self.slots = HashMap::default();
         self.order = BTreeSet::new();
     }
 
@@ -159,7 +164,7 @@ impl Overlay {
             .iter()
             .rev()
             .filter(move |(day, id)| after.is_none_or(|k| sorts_after(*day, id, k)))
-            .filter_map(|(_, id)| self.slots[id].row.as_ref())
+            .filter_map(|(_, id)| self.slots[id].row.as_deref())
             .filter(move |r| row_matches(q, r))
     }
 
@@ -178,7 +183,7 @@ impl Overlay {
     pub(crate) fn by_mutation(&self, cmid: &str) -> Option<&Row> {
         self.slots
             .values()
-            .filter_map(|s| s.row.as_ref())
+            .filter_map(|s| s.row.as_deref())
             .find(|r| r.client_mutation_id.as_deref() == Some(cmid))
     }
 }

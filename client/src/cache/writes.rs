@@ -55,7 +55,7 @@ impl Cache {
             &mut w.tx,
             slots
                 .iter()
-                .map(|(r, b, id)| (r.as_ref(), b.as_ref(), &**id))
+                .map(|(r, b, id)| (r.as_deref(), b.as_ref(), &**id))
                 .collect(),
         )
         .await?;

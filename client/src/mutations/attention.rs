@@ -161,7 +161,7 @@ pub(crate) async fn retry(
             row.sync_error = None;
             row.updated_at = Utc::now();
             put_row(&mut w.tx, &row).await?;
-            patches.push(Patch::Upsert { row: row.clone() });
+            patches.push(Patch::Upsert { row: row.clone().into() });
             Some(row)
         }
         None => {
@@ -207,7 +207,7 @@ pub(crate) async fn discard(ctx: &SessionCtx, cmid: &str) -> Result<(), CommandE
             if still_held == 0 && row.sync_error.is_some() {
                 row.sync_error = None;
                 put_row(&mut w.tx, &row).await?;
-                patches.push(Patch::Upsert { row });
+                patches.push(Patch::Upsert { row: row.into() });
             }
         }
     }

@@ -136,7 +136,7 @@ async fn queue(
     let mut patches = Vec::new();
     if let Some(row) = row {
         put_row(&mut w.tx, row).await?;
-        patches.push(Patch::Upsert { row: row.clone() });
+        patches.push(Patch::Upsert { row: row.clone().into() });
     }
     if let Some(id) = removed {
         delete_rows(&mut w.tx, &[id.to_owned()]).await?;

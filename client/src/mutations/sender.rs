@@ -172,7 +172,7 @@ pub(super) async fn confirm(
             let newer_or_same = current.as_ref().is_none_or(|c| row.version >= c.version);
             if newer_or_same && current.as_ref() != Some(&row) {
                 put_row(&mut w.tx, &row).await?;
-                patches.push(Patch::Upsert { row });
+                patches.push(Patch::Upsert { row: row.into() });
             }
         }
     }
@@ -210,7 +210,7 @@ async fn refuse(ctx: &SessionCtx, e: &Entry, err: ApiError) -> Result<(), sqlx::
             row.pending_sync = false;
             row.sync_error = Some(message.clone());
             put_row(&mut w.tx, &row).await?;
-            patches.push(Patch::Upsert { row });
+            patches.push(Patch::Upsert { row: row.into() });
         }
     } else if matches!(err, ApiError::NotFound) {
         // Gone on the server: nothing to show; the entry says why.
@@ -230,7 +230,7 @@ async fn refuse(ctx: &SessionCtx, e: &Entry, err: ApiError) -> Result<(), sqlx::
             row.pending_sync = false;
             row.sync_error = Some(message.clone());
             put_row(&mut w.tx, &row).await?;
-            patches.push(Patch::Upsert { row });
+            patches.push(Patch::Upsert { row: row.into() });
         }
     }
     ctx.cache.finish(w, patches).await?;

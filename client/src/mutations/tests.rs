@@ -24,7 +24,7 @@ async fn optimistic_create(cache: &Cache, cmid: &str) -> Entry {
         None,
     );
     e.id = outbox::push(&mut w.tx, &e).await.unwrap();
-    cache.finish(w, vec![Patch::Upsert { row }]).await.unwrap();
+    cache.finish(w, vec![Patch::Upsert { row: row.into() }]).await.unwrap();
     e
 }
 
@@ -36,7 +36,7 @@ fn shown(
         for p in b.patches {
             match p {
                 Patch::Upsert { row } => {
-                    rows.insert(row.id.clone(), row);
+                    rows.insert(row.id.clone(), (*row).clone());
                 }
                 Patch::Remove { id } => {
                     rows.remove(&id);

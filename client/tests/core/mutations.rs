@@ -43,7 +43,7 @@ async fn an_optimistic_create_shows_at_once_and_is_replaced_by_the_real_row() {
         for patch in batch.patches {
             match patch {
                 Patch::Upsert { row } => {
-                    shown.insert(row.id.clone(), row);
+                    shown.insert(row.id.clone(), (*row).clone());
                 }
                 Patch::Remove { id } => {
                     shown.remove(&id);

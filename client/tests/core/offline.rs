@@ -113,7 +113,7 @@ async fn offline_probes_ask_only_for_what_changed_and_only_changed_rows_are_patc
     while let Ok(batch) = window.batches.try_recv() {
         for patch in batch.patches {
             touched.insert(match patch {
-                Patch::Upsert { row } => row.id,
+                Patch::Upsert { row } => row.id.clone(),
                 Patch::Remove { id } => id,
             });
         }

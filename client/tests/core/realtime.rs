@@ -42,7 +42,7 @@ impl Window {
         for p in batch.patches {
             match p {
                 Patch::Upsert { row } => {
-                    self.rows.insert(row.id.clone(), row);
+                    self.rows.insert(row.id.clone(), (*row).clone());
                 }
                 Patch::Remove { id } => {
                     self.rows.remove(&id);
