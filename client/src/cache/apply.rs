@@ -5,7 +5,7 @@
 use super::{
     codec, journal,
     journal::Journal,
-    overlay::{Overlay, Slot},
+    overlay::{Hasher, Overlay, Slot},
     statements::*,
     *,
 };
@@ -80,7 +80,8 @@ impl Cache {
             .collect();
 
         // The final state of each touched row, in order of its last event.
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(fresh.len());
+        let mut last: HashMap<&str, usize, Hasher> =
+            HashMap::with_capacity_and_hasher(fresh.len(), Hasher::default());
         let mut locals: Vec<String> = Vec::new();
         for (i, e) in fresh.iter().enumerate() {
             last.insert(e.row.id(), i);

@@ -97,7 +97,7 @@ impl Cache {
 }
 
 /// `occurred_on || id` back into its key.
-fn split_key(key: &str) -> Result<RowKey, sqlx::Error> {
+pub(super) fn split_key(key: &str) -> Result<RowKey, sqlx::Error> {
     let (day, id) = key
         .split_at_checked(10)
         .ok_or_else(|| queries::bad("key", key))?;

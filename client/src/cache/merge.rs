@@ -5,7 +5,12 @@
 //! fold; an export reads settled rows instead (it reads for a long time,
 //! and holding the guard that long would hold back the applies).
 
-use super::{overlay::Overlay, queries::decode_row, *};
+use super::{
+    json::split_key,
+    overlay::Overlay,
+    queries::{decode_row, page_select_of},
+    *,
+};
 
 impl Cache {
     /// One page of rows in list order (newest first, then id desc) and the
@@ -76,7 +81,7 @@ impl Cache {
             .map(decode_row)
             .filter(|r| r.as_ref().map_or(true, |r| !overlay.contains(&r.id)))
             .collect::<Result<_, _>>()?;
-        rows.extend(overlay.rows(&q, None).cloned());
+        rows.extend(overlay.rows(&q, None, usize::MAX).into_iter().cloned());
         Ok(rows)
     }
 
@@ -99,8 +104,9 @@ impl Cache {
 
 /// [`page`] with the overlay laid over it: `rows`' page without the ids the
 /// overlay holds, merged in list order with the overlay's live rows `q`
-/// keeps. `rows` is walked on (by keyset) while the overlay shadows what
-/// it gave.
+/// keeps. `rows` is walked by keys alone (an index walk, one JSON array a
+/// step) while the overlay shadows what it gives — after a burst that
+/// updated every row, all of them — then only the rows kept are read.
 async fn merged_page(
     conn: &mut SqliteConnection,
     overlay: &Overlay,
@@ -112,24 +118,39 @@ async fn merged_page(
         Some(_) => 0,
     };
     let need = skip + limit;
-    let mine: Vec<&Row> = overlay.rows(q, q.after.as_ref()).take(need).collect();
-    let mut theirs: Vec<Row> = Vec::with_capacity(need);
+    let mine: Vec<&Row> = overlay.rows(q, q.after.as_ref(), need);
+    let mut kept: Vec<String> = Vec::with_capacity(need);
     let mut walk = RowQuery {
         offset: None,
         ..q.clone()
     };
     let mut chunk = need.max(64);
     loop {
-        let got = page(conn, &walk, chunk as u32).await?;
-        let full = got.len() == chunk;
-        let last = got.last().map(RowKey::of);
-        theirs.extend(got.into_iter().filter(|r| !overlay.contains(&r.id)));
-        if !full || theirs.len() >= need {
+        let mut select = page_select_of(
+            "SELECT coalesce(json_group_array(k ORDER BY k DESC), '[]') FROM (",
+            "occurred_on || id AS k",
+            &walk,
+            chunk as u32,
+        );
+        select.push(")");
+        let keys: String = select.build_query_scalar().fetch_one(&mut *conn).await?;
+        let keys: Vec<String> =
+            serde_json::from_str(&keys).map_err(|e| sqlx::Error::Decode(e.into()))?;
+        let full = keys.len() == chunk;
+        let last = match keys.last() {
+            Some(k) => Some(split_key(k)?),
+            None => None,
+        };
+        kept.extend(keys.into_iter().filter(|k| !overlay.contains(&k[10..])));
+        if !full || kept.len() >= need {
             break;
         }
         walk.after = last;
-        chunk = (chunk * 2).min(20_000);
+        chunk = (chunk * 4).min(50_000);
     }
+    kept.truncate(need);
+    let mut theirs = rows_by_id(conn, kept.iter().map(|k| &k[10..])).await?;
+    theirs.sort_unstable_by(|a, b| (b.occurred_on, &b.id).cmp(&(a.occurred_on, &a.id)));
     // Two lists in list order into one.
     let mut out = Vec::with_capacity(need.min(mine.len() + theirs.len()));
     let mut mine = mine.into_iter().peekable();
@@ -148,4 +169,25 @@ async fn merged_page(
         }
     }
     Ok(out.into_iter().skip(skip).collect())
+}
+
+/// The rows of `ids`, by primary key (unordered).
+async fn rows_by_id<'a>(
+    conn: &mut SqliteConnection,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let ids: Vec<&str> = ids.collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(statements::CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {COLS} FROM rows WHERE id IN ("));
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            rows.push(decode_row(&r)?);
+        }
+    }
+    Ok(rows)
 }

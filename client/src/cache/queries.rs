@@ -29,7 +29,17 @@ pub(crate) async fn page(
 
 /// The statement of [`page`], after `prefix` (`EXPLAIN QUERY PLAN `, in tests).
 pub(super) fn page_select<'a>(prefix: &str, q: &RowQuery, limit: u32) -> QueryBuilder<'a, Sqlite> {
-    let mut select = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLS} FROM rows"));
+    page_select_of(prefix, COLS, q, limit)
+}
+
+/// [`page_select`] of `cols`.
+pub(super) fn page_select_of<'a>(
+    prefix: &str,
+    cols: &str,
+    q: &RowQuery,
+    limit: u32,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut select = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {cols} FROM rows"));
     match &q.after {
         None => push_filters(&mut select, q, true),
         Some(after) => {
