@@ -161,7 +161,8 @@ impl Cache {
         j.seq = Some(seq);
         let batch = self.published(seq, patches);
         drop(j);
-        self.applies.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.applies
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         self.applied.notify_one();
         Telemetry::add(&self.telemetry.events_applied, fresh_count as u64);
         Ok(Applied {
@@ -258,7 +259,6 @@ impl Cache {
         Ok(changed)
     }
 }
-
 
 /// Makes the memo know what `rows` holds of the final events' ids the
 /// overlay does not hold, by a primary-key look-up of those it does not

@@ -247,6 +247,9 @@ mod tests {
             ]
         );
         assert!(decode(&[PUT, 9, 0]).is_err(), "a cut entry is an error");
-        assert!(decode(&[7, 0, 0, 0, 0]).is_err(), "an unknown tag is an error");
+        assert!(
+            decode(&[7, 0, 0, 0, 0]).is_err(),
+            "an unknown tag is an error"
+        );
     }
 }

@@ -36,7 +36,7 @@ use sqlx::{Row as _, SqliteConnection};
 
 use super::{
     codec::{self, Entry},
-    overlay::{Base, Hasher, Overlay},
+    overlay::{Base, Hasher},
     statements::{delete_rows, upsert_rows, write_states},
     Cache,
 };
@@ -204,23 +204,10 @@ impl Cache {
                     .cloned(),
             );
         }
-        let states: Vec<(Option<Arc<Row>>, Option<Base>, Arc<str>)> = ids
-            .iter()
-            .map(|id| {
-                let s = overlay.get(id).expect("a live slot");
-                (s.row.clone(), s.base.clone(), id.clone())
-            })
-            .collect();
+        let mut states = overlay.take_out(ids.iter().map(|id| &**id));
         drop(overlay);
         let mut tx = self.writer_pool.begin().await?;
-        write_states(
-            &mut tx,
-            states
-                .iter()
-                .map(|(r, b, id)| (r.as_deref(), b.as_ref(), &**id))
-                .collect(),
-        )
-        .await?;
+        write_states(&mut tx, &mut states).await?;
         sqlx::query("DELETE FROM journal WHERE n <= ?")
             .bind(through as i64)
             .execute(&mut *tx)
@@ -239,7 +226,7 @@ impl Cache {
         j.learn(
             states
                 .into_iter()
-                .map(|(row, _, id)| (id.to_string(), row.as_deref().map(Base::of))),
+                .map(|s| (s.id.to_string(), s.row.as_deref().map(Base::of))),
         );
         Ok(n)
     }
@@ -265,7 +252,8 @@ impl Cache {
                     match e {
                         // An id deleted (or new) before its last put is new.
                         Entry::Put { row, new } => {
-                            let new = new || last.get(&row.id).is_some_and(|(r, n)| r.is_none() || *n);
+                            let new =
+                                new || last.get(&row.id).is_some_and(|(r, n)| r.is_none() || *n);
                             last.insert(row.id.clone(), (Some(row), new));
                         }
                         Entry::Delete { id } => {
@@ -362,18 +350,4 @@ impl Cache {
             }
         })
     }
-}
-
-/// The overlay's slots of `ids` (those it has), as [`write_states`] takes
-/// them: a user's write settles the rows it names.
-pub(super) fn slots_of(
-    overlay: &Overlay,
-    ids: &[&str],
-) -> Vec<(Option<Arc<Row>>, Option<Base>, Arc<str>)> {
-    ids.iter()
-        .filter_map(|id| {
-            let s = overlay.get(id)?;
-            Some((s.row.clone(), s.base.clone(), Arc::from(*id)))
-        })
-        .collect()
 }

@@ -27,9 +27,7 @@ impl Cache {
             merged_page(&mut tx, &overlay, q, limit as usize).await?
         };
         let total = match q.after {
-            None => Some(
-                (count(&mut tx, q).await? as i64 + overlay.count_delta(q)).max(0) as u64,
-            ),
+            None => Some((count(&mut tx, q).await? as i64 + overlay.count_delta(q)).max(0) as u64),
             Some(_) => None,
         };
         let seq = get_seq(&mut tx).await?.unwrap_or(0);

@@ -94,7 +94,10 @@ async fn same_reads(merged: &Cache, folded: &Cache, round: usize) {
     }
     for i in 0..IDS {
         let id = format!("r{i:02}");
-        assert_eq!(merged.get(&id).await.unwrap(), folded.get(&id).await.unwrap());
+        assert_eq!(
+            merged.get(&id).await.unwrap(),
+            folded.get(&id).await.unwrap()
+        );
     }
 }
 
@@ -162,12 +165,18 @@ async fn reads_merged_over_the_journal_are_the_reads_of_the_folded_cache() {
         // Now and then a few of the oldest slots are folded.
         if rng.gen_bool(0.25) {
             let mut j = merged.writer.lock().await;
-            merged.fold_chunk(&mut j, rng.gen_range(1..=10)).await.unwrap();
+            merged
+                .fold_chunk(&mut j, rng.gen_range(1..=10))
+                .await
+                .unwrap();
         }
         was_journaled = was_journaled.max(merged.journaled().await);
         same_reads(&merged, &folded, round).await;
     }
-    assert!(was_journaled > 40, "the merged reads had a journal to merge");
+    assert!(
+        was_journaled > 40,
+        "the merged reads had a journal to merge"
+    );
     assert_eq!(folded.journaled().await, 0);
     // And once folded, the tables themselves agree.
     merged.settle().await.unwrap();

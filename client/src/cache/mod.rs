@@ -52,13 +52,13 @@ mod writes;
 
 pub use apply::Applied;
 pub use error::CacheError;
-pub use journal::JOURNAL_BOUND;
 use journal::Journal;
-use overlay::Overlay;
-pub(crate) use statements::{delete_rows, put_row};
+pub use journal::JOURNAL_BOUND;
 pub use json::RowPageJson;
+use overlay::Overlay;
 pub(crate) use queries::{count, get_row, page};
 pub use recovery::Recovered;
+pub(crate) use statements::{delete_rows, put_row};
 
 use crate::{
     delivery::WindowMessage,

@@ -77,6 +77,13 @@ pub(crate) fn sorts_after(day: NaiveDate, id: &str, key: &RowKey) -> bool {
     (day, id) < (key.occurred_on, key.id.as_str())
 }
 
+/// A slot taken out to be written into `rows`: its id, state and base.
+pub(crate) struct Journaled {
+    pub id: Arc<str>,
+    pub row: Option<Arc<Row>>,
+    pub base: Option<Base>,
+}
+
 /// One journaled id.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
@@ -135,7 +142,8 @@ impl Order {
             self.sorted = merged;
         }
         if self.sorted.len() > 2 * slots.len() + 1024 {
-            self.sorted.retain(|(day, id)| live(slots, *day, id).is_some());
+            self.sorted
+                .retain(|(day, id)| live(slots, *day, id).is_some());
         }
     }
 }
@@ -164,6 +172,20 @@ impl Overlay {
 
     pub(crate) fn get(&self, id: &str) -> Option<&Slot> {
         self.slots.get(id)
+    }
+
+    /// The slots of `ids` (those it has), to be written into `rows`.
+    pub(crate) fn take_out<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Journaled> {
+        ids.into_iter()
+            .filter_map(|id| {
+                let (id, s) = self.slots.get_key_value(id)?;
+                Some(Journaled {
+                    id: id.clone(),
+                    row: s.row.clone(),
+                    base: s.base.clone(),
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {

@@ -3,7 +3,10 @@
 //! deletes, the look-up of what `rows` holds, and the plain write of one
 //! row (optimistic edits).
 
-use super::{overlay::Base, *};
+use super::{
+    overlay::{Base, Journaled},
+    *,
+};
 
 /// Rows per multi-row statement: 17 columns × 1000 = 17000 bind
 /// parameters, under SQLite's 32766 (also ids per `DELETE … WHERE id IN (…)`):
@@ -184,18 +187,18 @@ fn exact(tail: &str) -> &str {
 /// In primary-key order: each B-tree page is visited once per statement.
 pub(super) async fn write_states(
     conn: &mut SqliteConnection,
-    mut states: Vec<(Option<&Row>, Option<&Base>, &str)>,
+    states: &mut [Journaled],
 ) -> Result<(), sqlx::Error> {
-    states.sort_unstable_by(|a, b| a.2.cmp(b.2));
+    states.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let deletes: Vec<String> = states
         .iter()
-        .filter(|(row, base, _)| row.is_none() && base.is_some())
-        .map(|(_, _, id)| (*id).to_owned())
+        .filter(|s| s.row.is_none() && s.base.is_some())
+        .map(|s| s.id.to_string())
         .collect();
     delete_rows(conn, &deletes).await?;
     let (keeping, moving): (Vec<_>, Vec<_>) = states
         .iter()
-        .filter_map(|(row, base, _)| row.map(|r| (r, *base)))
+        .filter_map(|s| s.row.as_deref().map(|r| (r, s.base.as_ref())))
         .partition(|(r, base)| {
             base.is_some_and(|b| {
                 b.property_id == r.property_id
@@ -209,7 +212,10 @@ pub(super) async fn write_states(
     ] {
         let rows: Vec<&Row> = rows.into_iter().map(|(r, _)| r).collect();
         for chunk in rows.chunks(CHUNK) {
-            chunk_statement(chunk, tail).build().execute(&mut *conn).await?;
+            chunk_statement(chunk, tail)
+                .build()
+                .execute(&mut *conn)
+                .await?;
         }
     }
     Ok(())

@@ -4,12 +4,7 @@
 //! names written into `rows` ([`Cache::write_for`], a user's write, so it
 //! never waits for a fold) — and its commit and publication.
 
-use super::{
-    codec,
-    journal::{self, Journal},
-    statements::write_states,
-    *,
-};
+use super::{codec, journal::Journal, statements::write_states, *};
 
 /// An open write transaction holding the writer lock.
 pub(crate) struct Write {
@@ -47,21 +42,14 @@ impl Cache {
     /// `Forget` of them in the journal (a crash replay must not write their
     /// older journaled states over what `w` does to them).
     pub(crate) async fn settle_in(&self, w: &mut Write, ids: &[&str]) -> Result<(), sqlx::Error> {
-        let slots = journal::slots_of(&*self.overlay.read().await, ids);
+        let mut slots = self.overlay.read().await.take_out(ids.iter().copied());
         if slots.is_empty() {
             return Ok(());
         }
-        write_states(
-            &mut w.tx,
-            slots
-                .iter()
-                .map(|(r, b, id)| (r.as_deref(), b.as_ref(), &**id))
-                .collect(),
-        )
-        .await?;
+        write_states(&mut w.tx, &mut slots).await?;
         let mut body = codec::Encoder::with_capacity(slots.len());
-        for (_, _, id) in &slots {
-            body.forget(id);
+        for s in &slots {
+            body.forget(&s.id);
         }
         let n = w.journal.take_n();
         sqlx::query("INSERT INTO journal (n, body) VALUES (?, ?)")
@@ -70,11 +58,14 @@ impl Cache {
             .execute(&mut *w.tx)
             .await?;
         w.settled
-            .push((n, slots.into_iter().map(|(_, _, id)| id).collect()));
+            .push((n, slots.into_iter().map(|s| s.id).collect()));
         Ok(())
     }
 
-    async fn begin(&self, mut journal: tokio::sync::OwnedMutexGuard<Journal>) -> Result<Write, sqlx::Error> {
+    async fn begin(
+        &self,
+        mut journal: tokio::sync::OwnedMutexGuard<Journal>,
+    ) -> Result<Write, sqlx::Error> {
         // Whatever this writes, the memo of `rows` may no longer hold.
         journal.forget_known();
         let tx = self.writer_pool.begin().await?;

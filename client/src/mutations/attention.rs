@@ -161,7 +161,9 @@ pub(crate) async fn retry(
             row.sync_error = None;
             row.updated_at = Utc::now();
             put_row(&mut w.tx, &row).await?;
-            patches.push(Patch::Upsert { row: row.clone().into() });
+            patches.push(Patch::Upsert {
+                row: row.clone().into(),
+            });
             Some(row)
         }
         None => {

@@ -131,12 +131,18 @@ async fn queue(
     removed: Option<&str>,
     entry: Entry,
 ) -> Result<(), CommandError> {
-    let ids: Vec<&str> = row.map(|r| r.id.as_str()).into_iter().chain(removed).collect();
+    let ids: Vec<&str> = row
+        .map(|r| r.id.as_str())
+        .into_iter()
+        .chain(removed)
+        .collect();
     let mut w = ctx.cache.write_for(&ids).await?;
     let mut patches = Vec::new();
     if let Some(row) = row {
         put_row(&mut w.tx, row).await?;
-        patches.push(Patch::Upsert { row: row.clone().into() });
+        patches.push(Patch::Upsert {
+            row: row.clone().into(),
+        });
     }
     if let Some(id) = removed {
         delete_rows(&mut w.tx, &[id.to_owned()]).await?;

@@ -24,7 +24,10 @@ async fn optimistic_create(cache: &Cache, cmid: &str) -> Entry {
         None,
     );
     e.id = outbox::push(&mut w.tx, &e).await.unwrap();
-    cache.finish(w, vec![Patch::Upsert { row: row.into() }]).await.unwrap();
+    cache
+        .finish(w, vec![Patch::Upsert { row: row.into() }])
+        .await
+        .unwrap();
     e
 }
 

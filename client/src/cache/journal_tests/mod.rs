@@ -4,7 +4,7 @@
 //! user's write to a journaled row survives folds and a crash replay; the
 //! bound, the background fold, and a killed app.
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use super::tests::{event, open_temp, txn};
 use super::*;
@@ -22,21 +22,21 @@ pub(super) fn shown(batch: &PatchBatch) -> Vec<String> {
         .collect()
 }
 
-async fn sorted_rows(cache: &Cache) -> Vec<Row> {
+pub(super) async fn sorted_rows(cache: &Cache) -> Vec<Row> {
     let mut rows = cache.all_rows().await.unwrap();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     rows
 }
 
 /// The rows in the table itself, under no overlay.
-async fn rows_in_table(cache: &Cache) -> i64 {
+pub(super) async fn rows_in_table(cache: &Cache) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM rows")
         .fetch_one(cache.pool())
         .await
         .unwrap()
 }
 
-async fn journal_rows(cache: &Cache) -> i64 {
+pub(super) async fn journal_rows(cache: &Cache) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM journal")
         .fetch_one(cache.pool())
         .await
@@ -45,7 +45,7 @@ async fn journal_rows(cache: &Cache) -> i64 {
 
 /// What an optimistic write does (`mutations::queue`): `row` as it is, or
 /// the row `id` removed.
-async fn optimistic(cache: &Cache, id: &str, row: Option<&Row>) {
+pub(super) async fn optimistic(cache: &Cache, id: &str, row: Option<&Row>) {
     let mut w = cache.write_for(&[id]).await.unwrap();
     match row {
         Some(row) => put_row(&mut w.tx, row).await.unwrap(),
@@ -114,7 +114,7 @@ pub(super) fn mixed_batches() -> Vec<(Vec<Event>, u64)> {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Fold {
+pub(super) enum Fold {
     /// After every apply: as if applied straight into `rows`.
     EachApply,
     /// Never: every read merges the journal.
@@ -123,7 +123,7 @@ enum Fold {
     Chunked,
 }
 
-async fn run_mixed(how: Fold) -> (Vec<Vec<String>>, Vec<Row>) {
+pub(super) async fn run_mixed(how: Fold) -> (Vec<Vec<String>>, Vec<Row>) {
     let (_dir, cache) = open_temp().await;
     optimistic(&cache, "local-m1", Some(&local_twin("m1"))).await;
     let mut sub = cache.subscribe().await.unwrap();
@@ -239,7 +239,10 @@ async fn a_read_sees_every_journaled_row_without_a_fold_or_the_writer_lock() {
     let mut tx = cache.read_settled().await.unwrap();
     assert_eq!(count(&mut tx, &RowQuery::default()).await.unwrap(), 249);
     drop(tx);
-    assert_eq!((cache.journaled().await, journal_rows(&cache).await), (0, 0));
+    assert_eq!(
+        (cache.journaled().await, journal_rows(&cache).await),
+        (0, 0)
+    );
 }
 
 #[tokio::test]
@@ -278,10 +281,17 @@ async fn a_users_write_to_a_journaled_row_outlives_folds_and_a_replay() {
     cache.close().await;
     drop(cache);
     let cache = Cache::open(&path, Default::default()).await.unwrap();
-    assert_eq!((cache.journaled().await, journal_rows(&cache).await), (0, 0));
+    assert_eq!(
+        (cache.journaled().await, journal_rows(&cache).await),
+        (0, 0)
+    );
     assert_eq!(cache.get("t1").await.unwrap(), Some(edited));
     assert_eq!(cache.get("t3").await.unwrap(), None, "not brought back");
-    let ids: Vec<String> = sorted_rows(&cache).await.into_iter().map(|r| r.id).collect();
+    let ids: Vec<String> = sorted_rows(&cache)
+        .await
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, ["t1", "t2", "t4"]);
     // A newer version from the server replaces the edit, as it always did.
     cache
@@ -312,7 +322,11 @@ async fn another_write_makes_the_applies_read_rows_again() {
     ];
     cache.apply_events(&again, 4).await.unwrap();
     assert_eq!(shown(&sub.batches.try_recv().unwrap()), vec!["+t1@1"]);
-    let ids: Vec<String> = sorted_rows(&cache).await.into_iter().map(|r| r.id).collect();
+    let ids: Vec<String> = sorted_rows(&cache)
+        .await
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, vec!["t1", "t2"]);
 }
 
@@ -358,79 +372,12 @@ async fn the_background_fold_empties_the_journal_once_applies_pause() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!((cache.journaled().await, journal_rows(&cache).await), (0, 0));
+    assert_eq!(
+        (cache.journaled().await, journal_rows(&cache).await),
+        (0, 0)
+    );
     cancel.cancel();
     folder.await.unwrap();
 }
 
-const CHILD_ENV: &str = "LEDGERLINE_JOURNAL_TEST_CACHE";
-const MARK: &str = "journaled rows: ";
-
-/// The child process of the next test: applies, deletes one journaled row
-/// as a user would, says so, and waits to be killed. Does nothing when run
-/// on its own.
-#[tokio::test]
-#[ignore = "run by a_killed_apps_journal_is_replayed_when_the_cache_opens"]
-async fn child_applies_and_waits_to_be_killed() {
-    let Ok(path) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let cache = Cache::open(Path::new(&path), Default::default())
-        .await
-        .unwrap();
-    for (events, cursor) in mixed_batches() {
-        cache.apply_events(&events, cursor).await.unwrap();
-    }
-    optimistic(&cache, "d", None).await;
-    use std::io::Write as _;
-    let mut out = std::io::stdout();
-    // After the harness's "test … ... " on the same line.
-    writeln!(out, "{MARK}{}", cache.journaled().await).unwrap();
-    out.flush().unwrap();
-    // Killed long before; gone on its own if the parent died.
-    tokio::time::sleep(Duration::from_secs(120)).await;
-}
-
-#[tokio::test]
-async fn a_killed_apps_journal_is_replayed_when_the_cache_opens() {
-    use std::io::BufRead as _;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cache.sqlite");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "cache::journal_tests::child_applies_and_waits_to_be_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, &path)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let said = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || {
-            std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find_map(|l| l.split_once(MARK).map(|(_, n)| n.trim().to_owned()))
-        }),
-    )
-    .await;
-    // Killed (SIGKILL) as soon as it said so: nothing folded.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let said = said.expect("the child applied within a minute").unwrap();
-    assert_eq!(said.as_deref(), Some("4"), "a c e f: d's slot settled");
-
-    let cache = Cache::open(&path, Default::default()).await.unwrap();
-    assert_eq!((cache.journaled().await, journal_rows(&cache).await), (0, 0));
-    assert_eq!(cache.seq().await.unwrap(), Some(18));
-    let (_, direct_rows) = run_mixed(Fold::EachApply).await;
-    // The direct run had the same rows, and d, which the child deleted.
-    let expected: Vec<Row> = direct_rows.into_iter().filter(|r| r.id != "d").collect();
-    assert_eq!(sorted_rows(&cache).await, expected);
-    assert_eq!(rows_in_table(&cache).await, 3);
-}
+mod crash;
