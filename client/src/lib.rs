@@ -22,8 +22,9 @@
 //! - [`watchdog`]: heartbeat and takeover of a stuck poll loop.
 //! - [`backoff`]: reconnect delays and jitter.
 //! - [`cache`]: the SQLite row cache, one file per identity with its lock
-//!   file; applies batches, serves lists; moves aside and rebuilds a file it
-//!   cannot use (`CacheError`).
+//!   file; journals poll answers and folds them into its rows in the
+//!   background, serves lists merged over what is not folded yet; moves
+//!   aside and rebuilds a file it cannot use (`CacheError`).
 //! - [`fanout`]: the windows' subscriptions.
 //! - [`delivery`]: one window's messages: coalesced, split, rate-bounded,
 //!   each naming the seq before it.

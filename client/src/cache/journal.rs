@@ -49,7 +49,7 @@ const SETTLE_CHUNK: usize = 50_000;
 /// How long a background fold chunk may hold the writer lock, roughly.
 const BACKGROUND_BUDGET: Duration = Duration::from_millis(100);
 /// Versions the memo of `rows` keeps before it forgets them all.
-const KNOWN_BOUND: usize = 200_000;
+const KNOWN_BOUND: usize = 100_000;
 
 /// The writer lock's value: the journal's bookkeeping.
 pub(crate) struct Journal {
