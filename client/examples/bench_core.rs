@@ -43,7 +43,8 @@ fn txn(i: u64, version: i64, days: u64) -> Transaction {
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::days((i % days) as i64);
     let at = Utc::now();
     Transaction {
-        id: format!("t{i:08}"),
+        // Shaped as the server's ids are (UUIDv7: time-ordered hex).
+        id: format!("01930000-0000-7000-8000-{i:012x}"),
         kind: match i % 3 {
             0 => TransactionKind::Expense,
             _ => TransactionKind::Revenue,
@@ -172,9 +173,10 @@ async fn main() -> anyhow::Result<()> {
     for (name, batches) in runs {
         let started = Instant::now();
         let cpu = cpu_seconds();
-        for batch in &batches {
+        for batch in batches {
             let cursor = batch.last().unwrap().seq;
-            cache.apply_events(batch, cursor).await?;
+            // As the poll loop does: the answer is handed over.
+            cache.apply_answer(batch, cursor).await?;
         }
         let secs = started.elapsed().as_secs_f64();
         let cpu = cpu_seconds() - cpu;

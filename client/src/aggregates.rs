@@ -82,9 +82,11 @@ pub(crate) enum Msg {
 }
 
 impl Msg {
-    /// A row that moved between properties changes the reports of both.
-    pub(crate) fn changed(events: &[&Event]) -> Msg {
-        let mut changes = Vec::with_capacity(events.len());
+    /// What `events` change for the reports: each event's property (and
+    /// the one a moved row left: a row that moved between properties
+    /// changes the reports of both) on its dates, at its seq.
+    pub(crate) fn changes<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Change> {
+        let mut changes = Vec::new();
         for e in events {
             for property in std::iter::once(&e.property_id).chain(&e.moved_from_property_id) {
                 changes.push(Change {
@@ -94,7 +96,7 @@ impl Msg {
                 });
             }
         }
-        Msg::Changed(changes)
+        changes
     }
 }
 

@@ -18,7 +18,7 @@
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
-use ledgerline_wire::{Cursor, Event};
+use ledgerline_wire::Cursor;
 use tokio::{
     task::JoinHandle,
     time::{interval, sleep, Instant, MissedTickBehavior},
@@ -243,21 +243,24 @@ async fn poll_loop(ctx: Arc<SessionCtx>, hb: Heartbeat, token: CancellationToken
                     let followers = ctx.cache.hub().len().saturating_sub(1) as u64;
                     Telemetry::add(&ctx.telemetry.follower_suppressed_polls, followers);
                 }
-                match ctx.cache.apply_events(&resp.events, next.seq()).await {
+                // What the answer changes for the reports (the events go to
+                // the cache, which keeps their rows).
+                let changes = aggregates::Msg::changes(&resp.events);
+                let had_events = !resp.events.is_empty();
+                match ctx.cache.apply_answer(resp.events, next.seq()).await {
                     Ok(applied) => {
                         integrity::applied(&ctx, applied.lock_date);
                         went_live(&ctx);
-                        if !leader && !resp.events.is_empty() && applied.fresh == 0 {
+                        if !leader && had_events && applied.fresh == 0 {
                             // Another subscriber's loop got these first.
                             Telemetry::add(&ctx.telemetry.follower_suppressed_polls, 1);
                         }
-                        let fresh: Vec<&Event> = resp
-                            .events
-                            .iter()
-                            .filter(|e| e.seq > applied.from_seq)
+                        let fresh: Vec<_> = changes
+                            .into_iter()
+                            .filter(|c| c.seq > applied.from_seq)
                             .collect();
                         if !fresh.is_empty() {
-                            let _ = ctx.figures.inbox.send(aggregates::Msg::changed(&fresh));
+                            let _ = ctx.figures.inbox.send(aggregates::Msg::Changed(fresh));
                         }
                     }
                     Err(e) => {

@@ -27,16 +27,26 @@ pub struct Applied {
 }
 
 impl Cache {
+    /// [`Cache::apply_answer`] of a copy of `events`.
+    pub async fn apply_events(
+        &self,
+        events: &[Event],
+        cursor: u64,
+    ) -> Result<Applied, sqlx::Error> {
+        self.apply_answer(events.to_vec(), cursor).await
+    }
+
     /// Applies one poll response in one transaction: events at or below the
     /// cache's seq are skipped (idempotent re-apply); a created row replaces
     /// its optimistic `local-<cmid>` twin in the same batch. Only a higher
     /// version is written (an event for a version already held changes
     /// nothing and is not published). The outcome is journaled and held in
     /// the overlay (`journal`): readers see it at once, `rows` takes it at
-    /// the next fold.
-    pub async fn apply_events(
+    /// the next fold. The events are taken: their rows become the patches'
+    /// (no copy).
+    pub async fn apply_answer(
         &self,
-        events: &[Event],
+        events: Vec<Event>,
         cursor: u64,
     ) -> Result<Applied, sqlx::Error> {
         let mut j = self.writer.clone().lock_owned().await;
@@ -55,7 +65,7 @@ impl Cache {
         let seq = from_seq
             .max(cursor)
             .max(events.iter().map(|e| e.seq).max().unwrap_or(0));
-        let fresh: Vec<&Event> = events.iter().filter(|e| e.seq > from_seq).collect();
+        let fresh: Vec<Event> = events.into_iter().filter(|e| e.seq > from_seq).collect();
         if fresh.is_empty() && seq == from_seq {
             return Ok(Applied {
                 from_seq,
@@ -74,26 +84,32 @@ impl Cache {
         if let Some(lock_date) = lock_date {
             settings::set_lock_date(&mut tx, lock_date).await?;
         }
-        let fresh: Vec<&Event> = fresh
+        let fresh: Vec<Event> = fresh
             .into_iter()
             .filter(|e| !e.kind.is_org_wide())
             .collect();
 
         // The final state of each touched row, in order of its last event.
-        let mut last: HashMap<&str, usize, Hasher> =
-            HashMap::with_capacity_and_hasher(fresh.len(), Hasher::default());
         let mut locals: Vec<String> = Vec::new();
-        for (i, e) in fresh.iter().enumerate() {
-            last.insert(e.row.id(), i);
-            if let Some(cmid) = &e.client_mutation_id {
-                locals.push(Row::local_id(cmid));
+        let is_final: Vec<bool> = {
+            let mut last: HashMap<&str, usize, Hasher> =
+                HashMap::with_capacity_and_hasher(fresh.len(), Hasher::default());
+            for (i, e) in fresh.iter().enumerate() {
+                last.insert(e.row.id(), i);
+                if let Some(cmid) = &e.client_mutation_id {
+                    locals.push(Row::local_id(cmid));
+                }
             }
-        }
-        let mut finals: Vec<&Event> = fresh
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| last.get(e.row.id()) == Some(i))
-            .map(|(_, e)| *e)
+            fresh
+                .iter()
+                .enumerate()
+                .map(|(i, e)| last.get(e.row.id()) == Some(&i))
+                .collect()
+        };
+        let mut finals: Vec<Event> = fresh
+            .into_iter()
+            .zip(is_final)
+            .filter_map(|(e, keep)| keep.then_some(e))
             .collect();
         finals.sort_by_key(|e| e.seq);
 
@@ -107,24 +123,24 @@ impl Cache {
         {
             let overlay = self.overlay.read().await;
             look_up(&mut tx, &mut j, &overlay, &finals).await?;
-            for e in &finals {
-                let id = e.row.id();
+            for e in finals {
+                let id: Arc<str> = Arc::from(e.row.id());
                 // What the cache holds: the overlay's state, else `rows`'
                 // (the memo's; an id it does not know is new).
-                let (current, base) = match overlay.get(id) {
+                let (current, base) = match overlay.get(&id) {
                     Some(s) => (s.row.as_ref().map(|r| r.version), s.base.as_ref()),
                     None => {
-                        let base = j.known.get(id).and_then(Option::as_ref);
+                        let base = j.known.get(&*id).and_then(Option::as_ref);
                         (base.map(|b| b.version), base)
                     }
                 };
                 let base = base.cloned();
-                let row = match &e.row {
+                let row = match e.row {
                     EventRow::Transaction(t) => {
                         if current.is_some_and(|v| t.version <= v) {
                             continue;
                         }
-                        let row = Arc::new(Row::confirmed((**t).clone()));
+                        let row = Arc::new(Row::confirmed(*t));
                         body.put(&row, current.is_none());
                         patches.push(Patch::Upsert { row: row.clone() });
                         Some(row)
@@ -133,13 +149,13 @@ impl Cache {
                         if current.is_none() {
                             continue;
                         }
-                        body.delete(id);
-                        patches.push(Patch::Remove { id: id.clone() });
+                        body.delete(&id);
+                        patches.push(Patch::Remove { id });
                         None
                     }
                     EventRow::LockDate { .. } => continue,
                 };
-                slots.push((Arc::from(id), Slot { n, row, base }));
+                slots.push((id, Slot { n, row, base }));
             }
         }
         let body = (body.count > 0).then(|| body.finish());
@@ -268,7 +284,7 @@ async fn look_up(
     conn: &mut SqliteConnection,
     j: &mut Journal,
     overlay: &Overlay,
-    finals: &[&Event],
+    finals: &[Event],
 ) -> Result<(), sqlx::Error> {
     let unknown: Vec<&str> = finals
         .iter()

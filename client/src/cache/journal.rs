@@ -113,9 +113,11 @@ impl Journal {
 
     fn learn(&mut self, folded: impl Iterator<Item = (String, Option<Base>)>) {
         for (id, base) in folded {
-            if let (Some(Some(max)), Some(_)) = (&mut self.max_id, &base) {
-                if id.as_str() < "local-" && id > *max {
-                    *max = id.clone();
+            // A row put into `rows` raises the highest id it holds (from
+            // none, too).
+            if let (Some(max), Some(_)) = (&mut self.max_id, &base) {
+                if id.as_str() < "local-" && max.as_deref().is_none_or(|m| id.as_str() > m) {
+                    *max = Some(id.clone());
                 }
             }
             self.known.insert(id, base);

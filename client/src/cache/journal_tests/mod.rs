@@ -331,6 +331,34 @@ async fn another_write_makes_the_applies_read_rows_again() {
 }
 
 #[tokio::test]
+async fn rows_folded_into_an_empty_cache_are_known_as_held_once_the_memo_forgets_them() {
+    let (_dir, cache) = open_temp().await;
+    let batch = [
+        event(1, EventType::Added, txn("a1", 2, None)),
+        event(2, EventType::Added, txn("a2", 1, None)),
+    ];
+    cache.apply_events(&batch, 2).await.unwrap();
+    cache.settle().await.unwrap();
+    // Ids below `local-` (server ids are UUIDv7: hex digits) above the
+    // highest held need no look-up. The memo of `rows` is bounded: it
+    // forgets, the highest id stays.
+    cache.writer.lock().await.known.clear();
+    let mut sub = cache.subscribe().await.unwrap();
+    let again = [
+        // Older than what `rows` holds: nothing, even though no memo knows a1.
+        event(3, EventType::Updated, txn("a1", 1, None)),
+        event(4, EventType::Updated, txn("a2", 2, None)),
+    ];
+    cache.apply_events(&again, 4).await.unwrap();
+    assert_eq!(shown(&sub.batches.try_recv().unwrap()), vec!["+a2@2"]);
+    let page = cache.list(&RowQuery::default()).await.unwrap();
+    assert_eq!(page.total, Some(2), "a2 is counted once, not as a new row");
+    assert_eq!(cache.get("a1").await.unwrap().unwrap().version, 2);
+    cache.settle().await.unwrap();
+    assert_eq!(cache.get("a2").await.unwrap().unwrap().version, 2);
+}
+
+#[tokio::test]
 async fn past_its_bound_the_oldest_journaled_rows_are_folded_by_the_apply() {
     let (_dir, cache) = open_temp().await;
     cache.set_journal_bound(4).await;
