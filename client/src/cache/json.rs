@@ -46,11 +46,12 @@ fn row_object() -> String {
 impl Cache {
     /// [`Cache::list`] with the rows as one JSON array built by SQLite:
     /// the same read transaction, count, seq and `next`. While the journal
-    /// holds rows not folded yet, the merged page is serialized instead.
+    /// holds rows not folded yet that the query keeps, the merged page is
+    /// serialized instead.
     pub async fn list_json(&self, q: &RowQuery) -> Result<RowPageJson, sqlx::Error> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let overlay = self.overlay.read().await;
-        if !overlay.is_empty() {
+        if overlay.touches(q) {
             drop(overlay);
             let page = self.list(q).await?;
             return Ok(RowPageJson {

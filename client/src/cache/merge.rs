@@ -21,13 +21,17 @@ impl Cache {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let overlay = self.overlay.read().await;
         let mut tx = self.pool.begin().await?;
-        let rows = if overlay.is_empty() {
-            page(&mut tx, q, limit).await?
-        } else {
+        let merge = overlay.touches(q);
+        let rows = if merge {
             merged_page(&mut tx, &overlay, q, limit as usize).await?
+        } else {
+            page(&mut tx, q, limit).await?
         };
         let total = match q.after {
-            None => Some((count(&mut tx, q).await? as i64 + overlay.count_delta(q)).max(0) as u64),
+            None if merge => {
+                Some((count(&mut tx, q).await? as i64 + overlay.count_delta(q)).max(0) as u64)
+            }
+            None => Some(count(&mut tx, q).await?),
             Some(_) => None,
         };
         let seq = get_seq(&mut tx).await?.unwrap_or(0);

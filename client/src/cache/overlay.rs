@@ -239,6 +239,16 @@ impl Overlay {
             .collect()
     }
 
+    /// Whether the journal changes what `q`'s filters keep: a slot whose
+    /// row, or what `rows` holds of it, they keep. (Live traffic on other
+    /// properties or days leaves a window's reads on the plain path.)
+    pub(crate) fn touches(&self, q: &RowQuery) -> bool {
+        self.slots.values().any(|s| {
+            s.row.as_ref().is_some_and(|r| row_matches(q, r))
+                || s.base.as_ref().is_some_and(|b| b.matches(q))
+        })
+    }
+
     /// How many more rows `q` matches with the journal than in `rows`.
     pub(crate) fn count_delta(&self, q: &RowQuery) -> i64 {
         self.slots
