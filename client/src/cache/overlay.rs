@@ -162,10 +162,6 @@ fn live<'a>(
 }
 
 impl Overlay {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
