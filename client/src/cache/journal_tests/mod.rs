@@ -245,6 +245,61 @@ async fn a_read_sees_every_journaled_row_without_a_fold_or_the_writer_lock() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_read_is_one_state_of_the_cache_while_applies_and_folds_go_on() {
+    let (_dir, cache) = open_temp().await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    // Folds as soon as the applies pause: as many folds between reads as
+    // can be.
+    let folder = cache.spawn_folder(Duration::ZERO, cancel.clone());
+    let writer = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            // Every event adds one row: a state at seq s holds s rows.
+            for b in 0..150u64 {
+                let events: Vec<Event> = (1..=10)
+                    .map(|i| {
+                        let seq = b * 10 + i;
+                        event(seq, EventType::Added, txn(&format!("a{seq:05}"), 1, None))
+                    })
+                    .collect();
+                cache.apply_answer(events, b * 10 + 10).await.unwrap();
+                if b % 7 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    let q = RowQuery {
+        limit: Some(3),
+        ..RowQuery::default()
+    };
+    let mut reads = 0;
+    let mut merged_reads = 0;
+    while !writer.is_finished() || reads == 0 {
+        let journaled = cache.journaled().await;
+        let page = cache.list(&q).await.unwrap();
+        assert_eq!(page.total, Some(page.seq), "a count and its seq agree");
+        if page.seq > 0 {
+            let newest = format!("a{:05}", page.seq);
+            assert_eq!(page.rows[0].id, newest, "the newest row of that seq");
+        }
+        let json = cache.list_json(&q).await.unwrap();
+        assert_eq!(json.total, Some(json.seq));
+        reads += 1;
+        merged_reads += usize::from(journaled > 0);
+    }
+    writer.await.unwrap();
+    cancel.cancel();
+    folder.await.unwrap();
+    assert!(
+        reads > 10 && merged_reads > 0,
+        "{reads} reads, {merged_reads} over a journal"
+    );
+    cache.settle().await.unwrap();
+    assert_eq!(rows_in_table(&cache).await, 1500);
+}
+
 #[tokio::test]
 async fn a_users_write_to_a_journaled_row_outlives_folds_and_a_replay() {
     let dir = tempfile::tempdir().unwrap();
