@@ -7,6 +7,8 @@ mod integrity;
 mod mutations;
 mod offline;
 mod paging;
+mod races;
 mod realtime;
+mod resync;
 mod session;
 mod stream;
