@@ -191,15 +191,27 @@ async fn main() -> anyhow::Result<()> {
         let read = Instant::now();
         let page = cache.list(&RowQuery::default()).await?;
         let read = read.elapsed();
+        // A far jump: 200 rows at offset 50,000 (a table read on demand).
+        let jump = Instant::now();
+        let far = cache
+            .list(&RowQuery {
+                offset: Some(50_000),
+                limit: Some(200),
+                ..RowQuery::default()
+            })
+            .await?;
+        let jump = jump.elapsed();
         // The fold the journal then needs (in the background, in the app).
         let fold = Instant::now();
         cache.settle().await?;
         let fold = fold.elapsed().as_secs_f64();
         println!(
-            "  then: first page + count over {journaled} journaled rows {:.1} ms ({} of {:?}); folding them {:.0} ms; apply + fold {:.0} rows/s",
+            "  then: first page + count over {journaled} journaled rows {:.1} ms ({} of {:?}); {} rows at offset 50000 {:.1} ms; folding them {:.0} ms; apply + fold {:.0} rows/s",
             read.as_secs_f64() * 1e3,
             page.rows.len(),
             page.total,
+            far.rows.len(),
+            jump.as_secs_f64() * 1e3,
             fold * 1e3,
             ROWS as f64 / (secs + fold)
         );

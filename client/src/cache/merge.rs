@@ -150,27 +150,45 @@ async fn merged_page(
         walk.after = last;
         chunk = (chunk * 4).min(50_000);
     }
-    kept.truncate(need);
-    let mut theirs = rows_by_id(conn, kept.iter().map(|k| &k[10..])).await?;
-    theirs.sort_unstable_by(|a, b| (b.occurred_on, &b.id).cmp(&(a.occurred_on, &a.id)));
-    // Two lists in list order into one.
-    let mut out = Vec::with_capacity(need.min(mine.len() + theirs.len()));
-    let mut mine = mine.into_iter().peekable();
-    let mut theirs = theirs.into_iter().peekable();
-    while out.len() < need {
-        let take_mine = match (mine.peek(), theirs.peek()) {
-            (Some(m), Some(t)) => (m.occurred_on, m.id.as_str()) > (t.occurred_on, t.id.as_str()),
+    // The two lists merged by key (a key is `occurred_on || id`, fixed-width
+    // date first: it sorts as the pair does), then only the page itself:
+    // an offset page reads none of the rows it skips.
+    let mine: Vec<(String, &Row)> = mine
+        .into_iter()
+        .map(|r| (format!("{}{}", r.occurred_on, r.id), r))
+        .collect();
+    let mut picked: Vec<Result<&Row, &str>> = Vec::with_capacity(limit);
+    let (mut m, mut t) = (mine.iter().peekable(), kept.iter().peekable());
+    for i in 0..need {
+        let take_mine = match (m.peek(), t.peek()) {
+            (Some((mk, _)), Some(tk)) => mk > *tk,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
         };
-        if take_mine {
-            out.push(mine.next().expect("peeked").clone());
+        let next = if take_mine {
+            Ok(m.next().expect("peeked").1)
         } else {
-            out.push(theirs.next().expect("peeked"));
+            Err(&t.next().expect("peeked")[10..])
+        };
+        if i >= skip {
+            picked.push(next);
         }
     }
-    Ok(out.into_iter().skip(skip).collect())
+    let mut theirs: HashMap<String, Row> = rows_by_id(conn, picked.iter().filter_map(|p| p.err()))
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    picked
+        .into_iter()
+        .map(|p| match p {
+            Ok(row) => Ok(row.clone()),
+            Err(id) => theirs
+                .remove(id)
+                .ok_or_else(|| queries::bad("rows", &format!("{id} went during the read"))),
+        })
+        .collect()
 }
 
 /// The rows of `ids`, by primary key (unordered).
