@@ -48,7 +48,7 @@ export interface TableRows extends RowsState {
 /** How often coalesced batches are applied: many batches → one render. */
 const APPLY_EVERY_MS = 16;
 /** A count (or a window) a patch left unsure is read again this much later: many patches → one read. */
-const RECOUNT_MS = 100;
+const RECOUNT_MS = 200;
 
 /** A batch heard while a read was in flight, and what it did to the total. */
 interface Heard {
@@ -91,6 +91,8 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
     let recount = false;
     let unsureTimer: ReturnType<typeof setTimeout> | null = null;
     let streamedMore = false;
+    // The sync finished: count now, not after RECOUNT_MS.
+    let countNow = false;
     let reading = false;
     let ready = false;
     let heard: Heard[] = [];
@@ -132,7 +134,10 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
       const r = plan(held, range);
       if (r) return { kind: "read", read: r };
       if (isWhole(held)) recount = false; // its count is its rows
-      if (recount && unsureTimer === null) return { kind: "count" };
+      if (recount && (countNow || unsureTimer === null)) {
+        countNow = false;
+        return { kind: "count" };
+      }
       return null;
     };
 
@@ -181,7 +186,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
         held = moreMayFollow(held);
         streamedMore = false;
         recount = true;
-        later();
+        if (!countNow) later();
       }
       const job = next();
       if (!job) return;
@@ -219,6 +224,7 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
         if (!p.streamed || p.error) return;
         // The sync wrote more rows after the cache's last: the held rows may not reach the end.
         streamedMore = true;
+        if (p.finished) countNow = true;
         pump();
       }),
     );

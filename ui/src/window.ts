@@ -85,9 +85,9 @@ export function firstRead(range: Range): Read {
   return range.last < FIRST_PAGE / 2 ? { kind: "window", offset: 0, limit: FIRST_PAGE } : windowRead(range);
 }
 
-/** A window by offset around `range`. */
-export function windowRead(range: Range): Read {
-  const offset = Math.max(0, range.first - AROUND);
+/** A window by offset around `range`, from `above` rows above it. */
+export function windowRead(range: Range, above = AROUND): Read {
+  const offset = Math.max(0, range.first - above);
   const limit = Math.min(MAX_LIMIT, range.last + 1 + AROUND - offset);
   return { kind: "window", offset, limit };
 }
@@ -128,8 +128,9 @@ export function moreMayFollow(h: Held): Held {
 export function plan(h: Held, range: Range): Read | null {
   const n = heldCount(h);
   const heldEnd = h.offset + n;
-  // Above the held rows, or close to their top: a window there.
-  if (h.offset > 0 && range.first < h.offset + AROUND / 4) return windowRead(range);
+  // Above the held rows, or close to their top: a window there, reaching
+  // well up (the screen is likely moving up: fewer re-reads, each an offset page).
+  if (h.offset > 0 && range.first < h.offset + AROUND / 4) return windowRead(range, 2 * MARGIN);
   if (h.end || range.last + MARGIN < heldEnd) return null;
   const to = h.store.bounds.to;
   // Nothing held yet: from the top; far below the held rows: a window there; near: on by keyset.

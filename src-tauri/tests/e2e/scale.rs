@@ -237,15 +237,20 @@ async fn scrolled_until_shown(
 ) -> Result<(Vec<(u64, String, String)>, Duration)> {
     let started = Instant::now();
     s.exec(SCROLL_REVENUE, json!([at])).await?;
+    let mut polls = 0;
     loop {
+        polls += 1;
+        let looked = Instant::now();
         let slots: Vec<(u64, Option<String>)> =
             serde_json::from_value(s.exec(VISIBLE_REVENUE, json!([])).await?)?;
+        let look = looked.elapsed();
         let rows: Vec<(u64, String)> = slots
             .iter()
             .filter_map(|(i, id)| id.clone().map(|id| (*i, id)))
             .collect();
         if !slots.is_empty() && rows.len() == slots.len() {
             let took = started.elapsed();
+            eprintln!("[e2e] scrolled to {at}: shown after {took:.0?}, {polls} looks (the last took {look:.0?})");
             let first = rows[0].0;
             let want = s
                 .exec_async(IPC_IDS, json!([from, to, first, rows.len()]))
