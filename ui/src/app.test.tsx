@@ -152,6 +152,25 @@ describe("the app against the dev backend", () => {
     expect(top.dataset.id).toBe(whole[0]!.id);
   });
 
+  it("moves the keyboard focus to the month's last row with End, and back with Home", async () => {
+    const whole = await monthOf("revenue");
+    const body = tid("table-revenue")!.querySelector<HTMLElement>(".tbody")!;
+    const first = await waitFor(() => body.querySelector<HTMLElement>('[data-index="0"]'), "the first row");
+    await act(async () => first.focus());
+    await key(first, "End");
+    const last = await waitFor(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el?.dataset.index === String(whole.length - 1) ? el : null;
+    }, "the last row focused");
+    expect(last.dataset.id).toBe(whole[whole.length - 1]!.id);
+    await key(last, "Home");
+    const top = await waitFor(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el?.dataset.index === "0" ? el : null;
+    }, "the first row focused");
+    expect(top.dataset.id).toBe(whole[0]!.id);
+  });
+
   it("shows Live and KPIs that agree with the rows", async () => {
     await waitFor(() => tid("status-badge")?.textContent === "Live", "Live badge");
     const revenue = await waitFor(() => tid("kpi-revenue")?.dataset.value, "kpi-revenue");

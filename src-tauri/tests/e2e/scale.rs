@@ -167,8 +167,10 @@ async fn a_60k_row_month_reaches_a_fresh_window_and_exports_whole() -> Result<()
     );
     let (middle, middle_took) = scrolled_until_shown(s, 0.5, &from, &to).await?;
     let middle_at = launched.elapsed();
+    // And to the end again, with the first sync's aftermath (indexes, figures) over.
+    let (_, again_took) = scrolled_until_shown(s, 1.0, &from, &to).await?;
     let line = format!(
-        "first sync of a {ROWS}-row month into a fresh window: Live after {live:.1?}, first rows after {first_rows:.1?}, the whole month ({want} rows) counted in the tables after {whole:.1?}, the last row shown (scrolled to the end) after {end_at:.1?}, a middle row (row {}) after {middle_at:.1?} (from launch; goal <= 3 s); from the scroll to the rows shown: {end_took:.0?} to the end, {middle_took:.0?} to the middle",
+        "first sync of a {ROWS}-row month into a fresh window: Live after {live:.1?}, first rows after {first_rows:.1?}, the whole month ({want} rows) counted in the tables after {whole:.1?}, the last row shown (scrolled to the end) after {end_at:.1?}, a middle row (row {}) after {middle_at:.1?} (from launch; goal <= 3 s); from the scroll to the rows shown: {end_took:.0?} to the end, {middle_took:.0?} to the middle, {again_took:.0?} to the end again",
         middle.first().map_or(0, |(i, _, _)| *i)
     );
     eprintln!("[e2e] {line}");
