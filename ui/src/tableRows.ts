@@ -5,7 +5,8 @@
 // a re-read of the window on screen (the query's `reloadToken` changed, the
 // stream had a gap, or a patch may have shifted rows held from an offset);
 // what `plan` asks for the slots on screen (`show`); a fresh count when a
-// patch left it unsure or a streamed first sync wrote more. A read's rows
+// patch left it unsure or a streamed first sync wrote more (a window in
+// the list's far half is read from its oldest days: `windowPage`). A read's rows
 // are the cache's word at the read's seq: batches heard since it was sent,
 // at or after that seq, are applied again on top (by the rows.ts rules,
 // idempotent), so a read never undoes a newer batch. A table already
@@ -193,8 +194,13 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
       reading = true;
       heard = [];
       const { limit: _l, offset: _o, after: _a, ...filters } = q;
-      const ask = job.kind === "count" ? { ...filters, limit: 1 } : queryOf(q, job.read);
-      ipc.listRows(ask).then(
+      const read =
+        job.kind === "count"
+          ? ipc.listRows({ ...filters, limit: 1 })
+          : job.read.kind === "window" && held && !recount && !stale && !reread
+            ? windowPage(q, job.read, held)
+            : ipc.listRows(queryOf(q, job.read));
+      read.then(
         (page) => {
           if (cancelled) return;
           flush();
@@ -255,11 +261,45 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
   return { ...state, show };
 }
 
-/** The day after `day` (YYYY-MM-DD). */
-function dayAfter(day: string): string {
+/** `n` days after `day` (YYYY-MM-DD). */
+function daysAfter(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
+  d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
+}
+
+const dayAfter = (day: string) => daysAfter(day, 1);
+
+/** Days from `a` to `b` (YYYY-MM-DD). */
+function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+}
+
+/**
+ * A window in the far half of `query`'s list, read cheaper than its offset
+ * page (which counts every row and walks every row it skips): the list's
+ * tail of the oldest days that holds the window is counted (one page of
+ * one row), then the window read by offset within that tail — both
+ * proportional to the tail, not to the list. Only when `held`'s total is
+ * of the cache's seq (no patch since left it unsure) and both reads are of
+ * that seq; else, or when a guess of the tail's first day falls short, the
+ * plain offset page.
+ */
+async function windowPage(query: RowQuery, read: Read & { kind: "window" }, held: Held): Promise<RowPage> {
+  const { limit: _l, offset: _o, after: _a, ...filters } = query;
+  const plain = () => ipc.listRows(queryOf(query, read));
+  const total = held.total;
+  if (filters.from === undefined || filters.to === undefined || read.offset < total / 2) return plain();
+  // The oldest days, as many as the window's share of the list from its start, and one more.
+  const days = daysBetween(filters.from, filters.to) + 1;
+  const share = (total - read.offset) / total;
+  const last = daysAfter(filters.from, Math.min(days - 1, Math.ceil(share * days)));
+  const tail = await ipc.listRows({ ...filters, to: last, limit: 1 });
+  const before = total - (tail.total ?? 0); // rows of later days
+  if (tail.total === null || tail.seq !== held.store.seq || before < 0 || before > read.offset) return plain();
+  const page = await ipc.listRows({ ...filters, to: last, offset: read.offset - before, limit: read.limit });
+  if (page.seq !== tail.seq || page.total !== tail.total) return plain();
+  return { ...page, total };
 }
 
 /**

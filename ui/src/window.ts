@@ -9,7 +9,8 @@
 // - on from the held rows by keyset (`after` their last key) while the
 //   screen's last slot comes within MARGIN of their end;
 // - a window by offset around the screen when it is above the held rows or
-//   far below them (a scrollbar drag, End): one read, whatever the distance.
+//   far below them (a scrollbar drag, End): one offset page whatever the
+//   distance (tableRows.ts `windowPage` reads one in the far half cheaper).
 // `trim` lets go of rows far from the screen once more than MAX_HELD are held.
 //
 // Batches (`applyCounted`) change the held rows by the rows.ts rules. The
