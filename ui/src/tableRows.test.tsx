@@ -205,6 +205,24 @@ describe("a table of a big query", () => {
     await until("the end rows again", () => showsListAt(5962, 6001) && rowAt(held(), 6001) !== undefined);
   });
 
+  it("reads a far jump from the whole list when its rows are all of one day", async () => {
+    cache.clear();
+    for (let i = 0; i < 8000; i++) cache.set(`d${i}`, row(`d${String(i).padStart(6, "0")}`, "2026-11-03"));
+    await open();
+    await until("the total", () => held().total === 8000);
+    await show(7960, 7999);
+    await until("the last rows", () => showsListAt(7960, 7999));
+    // The oldest days were the whole list: the next jump there is the plain offset page.
+    await show(100, 140);
+    await until("the top rows", () => showsListAt(100, 140));
+    const before = asked.length;
+    await show(7000, 7040);
+    await until("rows at 7000", () => showsListAt(7000, 7040));
+    const reads = asked.slice(before);
+    expect(reads.filter((q) => q.limit === 1)).toHaveLength(0);
+    expect(reads.filter((q) => q.offset !== undefined).every((q) => q.to === Q.to)).toBe(true);
+  });
+
   it("fills in from a streamed first sync", async () => {
     cache.clear();
     await open();

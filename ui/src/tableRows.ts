@@ -96,6 +96,8 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
     let countNow = false;
     let reading = false;
     let ready = false;
+    // Far jumps read from the oldest days, until that once saves nothing (rows all of a few days).
+    let tailHelps = true;
     let heard: Heard[] = [];
     let queue: PatchBatch[] = [];
     let applyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -197,8 +199,8 @@ export function useRows(query: RowQuery | null, reloadToken = 0): TableRows {
       const read =
         job.kind === "count"
           ? ipc.listRows({ ...filters, limit: 1 })
-          : job.read.kind === "window" && held && !recount && !stale && !reread
-            ? windowPage(q, job.read, held)
+          : job.read.kind === "window" && held && tailHelps && !recount && !stale && !reread
+            ? windowPage(q, job.read, held, () => (tailHelps = false))
             : ipc.listRows(queryOf(q, job.read));
       read.then(
         (page) => {
@@ -283,9 +285,10 @@ function daysBetween(a: string, b: string): number {
  * proportional to the tail, not to the list. Only when `held`'s total is
  * of the cache's seq (no patch since left it unsure) and both reads are of
  * that seq; else, or when a guess of the tail's first day falls short, the
- * plain offset page.
+ * plain offset page. `useless` is called when the tail was most of the list
+ * (the rows are of a few days): the count was spent for little.
  */
-async function windowPage(query: RowQuery, read: Read & { kind: "window" }, held: Held): Promise<RowPage> {
+async function windowPage(query: RowQuery, read: Read & { kind: "window" }, held: Held, useless: () => void): Promise<RowPage> {
   const { limit: _l, offset: _o, after: _a, ...filters } = query;
   const plain = () => ipc.listRows(queryOf(query, read));
   const total = held.total;
@@ -296,6 +299,7 @@ async function windowPage(query: RowQuery, read: Read & { kind: "window" }, held
   const last = daysAfter(filters.from, Math.min(days - 1, Math.ceil(share * days)));
   const tail = await ipc.listRows({ ...filters, to: last, limit: 1 });
   const before = total - (tail.total ?? 0); // rows of later days
+  if (before < read.offset / 2) useless();
   if (tail.total === null || tail.seq !== held.store.seq || before < 0 || before > read.offset) return plain();
   const page = await ipc.listRows({ ...filters, to: last, offset: read.offset - before, limit: read.limit });
   if (page.seq !== tail.seq || page.total !== tail.total) return plain();
