@@ -326,23 +326,3 @@ function mergeSorted(a: readonly Row[], b: readonly Row[]): Row[] {
   while (j < b.length) out[k++] = b[j++]!;
   return out;
 }
-
-/** The id a patch is about. */
-export function patchId(p: Patch): string {
-  return p.op === "remove" ? p.id : p.row.id;
-}
-
-/**
- * Batches that arrived before the snapshot: keep those at or after the
- * snapshot's seq (in order) and apply them on top of it.
- */
-export function catchUp(store: RowStore, buffered: readonly PatchBatch[]): RowStore {
-  let s = store;
-  for (const b of buffered) s = applyBatch(s, b);
-  return s;
-}
-
-/** Rows of a store, e.g. for CSV export or the test hook. */
-export function rowsOf(store: RowStore): readonly Row[] {
-  return store.sorted;
-}
