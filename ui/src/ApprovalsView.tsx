@@ -1,5 +1,6 @@
 // ?view=approvals — pending transactions across properties.
-// Keys: j/k (or ↓/↑) move, a approves, r rejects.
+// Keys: j/k (or ↓/↑) move, a approves, r rejects. Like TxTable, it holds
+// the rows near the screen, a placeholder in a slot not read yet.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -10,6 +11,7 @@ import { formatMoney } from "./money";
 import { isLocalId } from "./rows";
 import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
+import { rowAt } from "./window";
 import { ROW_HEIGHT } from "./TxTable";
 import type { Row, RowQuery, SessionView } from "./types";
 
@@ -21,28 +23,39 @@ export function ApprovalsView(props: { session: SessionView }) {
   const [propertyId, setPropertyId] = useState("");
   const query = useMemo<RowQuery>(() => (propertyId ? { status: "pending", property_id: propertyId } : { status: "pending" }), [propertyId]);
   const syncToken = useSyncFinishedToken();
-  const { store, error, loading } = useRows(query, syncToken);
-  const rows = store?.sorted ?? [];
-  const rowsRef = useRef(rows);
-  rowsRef.current = rows;
-  useEffect(() => registerTable("approvals", () => rowsRef.current), []);
+  const { held, error, show } = useRows(query, syncToken);
+  const rows = held?.store.sorted ?? [];
+  const offset = held?.offset ?? 0;
+  const total = held?.total ?? 0;
+  const heldRef = useRef(held);
+  heldRef.current = held;
+  useEffect(
+    () =>
+      registerTable("approvals", () => ({ rows: heldRef.current?.store.sorted ?? [], total: heldRef.current?.total ?? null, offset: heldRef.current?.offset ?? 0 })),
+    [],
+  );
   useEffect(() => {
     document.title = `Approvals — ${session.org.name}`;
   }, [session.org.name]);
 
   const [selected, setSelected] = useState(0);
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const sel = Math.min(selected, Math.max(0, rows.length - 1));
+  const sel = Math.min(selected, Math.max(0, total - 1));
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: total,
     getScrollElement: () => scrollRef.current,
     estimateSize,
     overscan: 16,
     // Stable between renders of the same rows: a new key function makes the
     // virtualizer re-measure every row (100k) on each scroll frame.
-    getItemKey: useCallback((i: number) => rows[i]?.id ?? i, [rows]),
+    getItemKey: useCallback((i: number) => rows[i - offset]?.id ?? i, [rows, offset]),
   });
+  // The slots on screen: the rows near them are read.
+  const items = virtualizer.getVirtualItems();
+  const firstShown = items[0]?.index ?? 0;
+  const lastShown = items[items.length - 1]?.index ?? 0;
+  useEffect(() => show({ first: firstShown, last: lastShown }), [show, firstShown, lastShown]);
   const names = useMemo(() => new Map(session.properties.map((p) => [p.id, p.name])), [session.properties]);
 
   const settings = useOrgSettings();
@@ -68,7 +81,7 @@ export function ApprovalsView(props: { session: SessionView }) {
   };
 
   const move = (to: number) => {
-    const i = Math.max(0, Math.min(rows.length - 1, to));
+    const i = Math.max(0, Math.min(total - 1, to));
     setSelected(i);
     virtualizer.scrollToIndex(i, { align: "auto" });
   };
@@ -77,7 +90,7 @@ export function ApprovalsView(props: { session: SessionView }) {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
       if (e.ctrlKey || e.metaKey || e.altKey || (t && /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName))) return;
-      const row = rowsRef.current[sel];
+      const row = heldRef.current ? rowAt(heldRef.current, sel) : undefined;
       switch (e.key) {
         case "j":
         case "ArrowDown":
@@ -134,8 +147,8 @@ export function ApprovalsView(props: { session: SessionView }) {
             />
           </label>
         )}
-        <span className="row-count" data-testid="row-count-approvals" data-value={rows.length}>
-          {loading && !store ? "loading…" : `${rows.length.toLocaleString()} pending`}
+        <span className="row-count" data-testid="row-count-approvals" data-value={total}>
+          {!held ? "loading…" : `${total.toLocaleString()} pending`}
         </span>
         <span className="spacer" />
         <span className="hint">{allowed ? "j/k move · a approve · r reject" : "Only owners and managers can approve or reject."}</span>
@@ -158,8 +171,19 @@ export function ApprovalsView(props: { session: SessionView }) {
         <div className="tbody" ref={scrollRef} role="rowgroup">
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((vi) => {
-              const row = rows[vi.index];
-              if (!row) return null;
+              const row = rows[vi.index - offset];
+              if (!row) {
+                return (
+                  <div
+                    key={vi.key}
+                    className="vrow placeholder muted"
+                    data-slot={vi.index}
+                    style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
+                  >
+                    loading…
+                  </div>
+                );
+              }
               const problem = row.sync_error ?? errors[row.id];
               return (
                 <div
@@ -204,7 +228,7 @@ export function ApprovalsView(props: { session: SessionView }) {
               );
             })}
           </div>
-          {store && rows.length === 0 && <p className="empty">Nothing waiting for approval.</p>}
+          {held && total === 0 && <p className="empty">Nothing waiting for approval.</p>}
         </div>
       </section>
     </div>

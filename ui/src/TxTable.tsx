@@ -1,11 +1,14 @@
 // A revenue or expense table: new-row line, virtualized rows, inline edit,
 // delete with confirm, approve/reject, CSV export (streamed by the app).
+// It holds only the rows near the screen (tableRows.ts, window.ts): a slot
+// for every row of the query, a placeholder where its row is not read yet.
 // The row and the new-row line themselves: TxRow.tsx.
 
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type KeyboardEvent, type Ref } from "react";
 import { csvFilename } from "./csv";
 import { useRows, useSyncFinishedToken } from "./hooks";
+import { listIndex } from "./tableRows";
 import * as ipc from "./ipc";
 import { isLocalId } from "./rows";
 import { isLocked, useOrgSettings } from "./settings";
@@ -43,14 +46,19 @@ export function TxTable(props: Props) {
   const { kind, properties, fixedPropertyId, canApprove } = props;
   const syncToken = useSyncFinishedToken();
   const [retries, setRetries] = useState(0);
-  const { store, loading, error, total } = useRows(props.query, syncToken + retries);
+  const { held, loading, error, show } = useRows(props.query, syncToken + retries);
+  const store = held?.store ?? null;
   const rows = store?.sorted ?? [];
-  // While the rest of a first read comes in, room for every row it counted:
-  // the scrollbar is the table's, and rows not here yet show as placeholders.
-  const slots = loading && total !== null ? Math.max(rows.length, total) : rows.length;
-  const rowsRef = useRef(rows);
-  rowsRef.current = rows;
-  useEffect(() => registerTable(kind, () => rowsRef.current), [kind]);
+  const offset = held?.offset ?? 0;
+  // A slot for every row the query matches: the scrollbar is the whole list's.
+  const total = held?.total ?? 0;
+  const heldRef = useRef(held);
+  heldRef.current = held;
+  useEffect(
+    () =>
+      registerTable(kind, () => ({ rows: heldRef.current?.store.sorted ?? [], total: heldRef.current?.total ?? null, offset: heldRef.current?.offset ?? 0 })),
+    [kind],
+  );
 
   const showProperty = !fixedPropertyId;
   const propName = useCallback(
@@ -85,20 +93,46 @@ export function TxTable(props: Props) {
   // --- virtualization --------------------------------------------------------
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: slots,
+    count: total,
     getScrollElement: () => scrollRef.current,
     estimateSize,
     overscan: 16,
     // Stable between renders of the same rows: a new key function makes the
     // virtualizer re-measure every row (100k) on each scroll frame.
-    getItemKey: useCallback((i: number) => rows[i]?.id ?? i, [rows]),
+    getItemKey: useCallback((i: number) => rows[i - offset]?.id ?? i, [rows, offset]),
   });
+  // The slots on screen: the rows near them are read.
+  const items = virtualizer.getVirtualItems();
+  const firstShown = items[0]?.index ?? 0;
+  const lastShown = items[items.length - 1]?.index ?? 0;
+  useEffect(() => show({ first: firstShown, last: lastShown }), [show, firstShown, lastShown]);
 
+  // Keyboard focus on a row, once it is read (it may be a placeholder when asked).
+  const wantFocus = useRef<number | null>(null);
+  const tryFocus = useCallback(() => {
+    const i = wantFocus.current;
+    const body = scrollRef.current;
+    if (i === null || !body) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && !body.contains(active)) {
+      wantFocus.current = null; // the user went elsewhere meanwhile
+      return;
+    }
+    const el = body.querySelector<HTMLElement>(`[data-index="${i}"]`);
+    if (el) {
+      el.focus();
+      wantFocus.current = null;
+    }
+  }, []);
+  useEffect(() => {
+    if (wantFocus.current !== null) requestAnimationFrame(tryFocus);
+  }, [held, tryFocus]);
   const focusRow = (i: number) => {
-    const idx = Math.max(0, Math.min(rows.length - 1, i));
+    const idx = Math.max(0, Math.min(total - 1, i));
     setFocusIndex(idx);
     virtualizer.scrollToIndex(idx, { align: "auto" });
-    requestAnimationFrame(() => scrollRef.current?.querySelector<HTMLElement>(`[data-index="${idx}"]`)?.focus());
+    wantFocus.current = idx;
+    requestAnimationFrame(tryFocus);
   };
 
   // --- actions -----------------------------------------------------------------
@@ -136,7 +170,7 @@ export function TxTable(props: Props) {
         break;
       case "End":
         ev.preventDefault();
-        focusRow(rows.length - 1);
+        focusRow(total - 1);
         break;
       case "Enter":
       case "F2":
@@ -156,8 +190,8 @@ export function TxTable(props: Props) {
   };
 
   // --- export ----------------------------------------------------------------
-  // The app writes the file from its cache (every row of the query, however
-  // many are loaded here); the user picks where in the save dialog.
+  // The app writes the file from its cache (every row of the query, not the
+  // few held here); the user picks where in the save dialog.
   const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
   const [progress, setProgress] = useState<ExportProgress | null>(null);
   const exportCsv = async () => {
@@ -175,18 +209,31 @@ export function TxTable(props: Props) {
     }
   };
 
-  // After an entry is added, bring it (or its confirmed replacement) into view.
+  // After an entry is added, bring it (or its confirmed replacement) into
+  // view: found among the held rows, or, when it sorts away from them, its
+  // place in the list asked (and the rows there read) first.
   const [reveal, setReveal] = useState<{ id: string; cmid: string | null } | null>(null);
   useEffect(() => {
     if (!reveal) return;
     const i = rows.findIndex((r) => r.id === reveal.id || (reveal.cmid !== null && r.client_mutation_id === reveal.cmid));
     if (i >= 0) {
-      setFocusIndex(i);
+      setFocusIndex(offset + i);
       setReveal(null);
       // Scroll outside the commit phase (the virtualizer re-renders synchronously on scroll).
-      requestAnimationFrame(() => virtualizer.scrollToIndex(i, { align: "auto" }));
+      requestAnimationFrame(() => virtualizer.scrollToIndex(offset + i, { align: "auto" }));
     }
-  }, [reveal, rows, virtualizer]);
+  }, [reveal, rows, offset, virtualizer]);
+  const revealNew = (r: Row) => {
+    setReveal({ id: r.id, cmid: r.client_mutation_id });
+    if (rows.some((x) => x.id === r.id)) return;
+    listIndex(props.query, r).then(
+      (i) => {
+        setFocusIndex(i);
+        virtualizer.scrollToIndex(i, { align: "auto" });
+      },
+      () => {}, // it stays where it is; the entry shows when scrolled to
+    );
+  };
 
   const newRowRef = useRef<NewRowHandle>(null);
   useImperativeHandle(props.handle, () => ({ focusNewRow: () => newRowRef.current?.focus() }), []);
@@ -202,12 +249,8 @@ export function TxTable(props: Props) {
     >
       <div className="table-head">
         <h2>{KIND_TITLE[kind]}</h2>
-        <span className="row-count" data-testid={`row-count-${kind}`} data-value={rows.length}>
-          {loading && !store
-            ? "loading…"
-            : loading && total !== null && total > rows.length
-              ? `${rows.length.toLocaleString()} of ${total.toLocaleString()} rows`
-              : `${rows.length.toLocaleString()} rows`}
+        <span className="row-count" data-testid={`row-count-${kind}`} data-value={total}>
+          {!held ? "loading…" : `${total.toLocaleString()} rows`}
         </span>
         {loading && store && <span className="muted">refreshing…</span>}
         <span className="spacer" />
@@ -256,17 +299,18 @@ export function TxTable(props: Props) {
         fixedPropertyId={fixedPropertyId}
         currency={props.currency}
         defaultDate={props.defaultDate}
-        onCreated={(r) => setReveal({ id: r.id, cmid: r.client_mutation_id })}
+        onCreated={revealNew}
       />
       <div className="tbody" ref={scrollRef} role="rowgroup">
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
           {virtualizer.getVirtualItems().map((vi) => {
-            const row = rows[vi.index];
+            const row = rows[vi.index - offset];
             if (!row) {
               return (
                 <div
                   key={vi.key}
                   className="vrow placeholder muted"
+                  data-slot={vi.index}
                   style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
                 >
                   loading…
@@ -297,7 +341,7 @@ export function TxTable(props: Props) {
                     row={row}
                     cols={cols}
                     index={vi.index}
-                    focused={vi.index === Math.min(focusIndex, rows.length - 1)}
+                    focused={vi.index === Math.min(focusIndex, total - 1)}
                     showProperty={showProperty}
                     propName={propName}
                     canApprove={canApprove}
@@ -328,7 +372,7 @@ export function TxTable(props: Props) {
             );
           })}
         </div>
-        {store && rows.length === 0 && <p className="empty">No {kind === "revenue" ? "revenue" : "expenses"} in this range.</p>}
+        {held && total === 0 && <p className="empty">No {kind === "revenue" ? "revenue" : "expenses"} in this range.</p>}
       </div>
     </section>
   );

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 // The whole app in jsdom against the dev backend (Tauri's IPC mocks): sign in,
-// load, live patches, inline entry, edit, export, diagnostics. Catches wiring
+// load (the rows near the screen; far rows when scrolled there), live
+// patches, inline entry, edit, export, diagnostics. Catches wiring
 // mistakes the pure-module tests cannot.
 
 import { act } from "react";
@@ -10,6 +11,7 @@ import { App } from "./App";
 import { installDevBackend, type DevBackend } from "./devbackend";
 import * as ipc from "./ipc";
 import { installTestHook } from "./testhook";
+import { ROW_HEIGHT } from "./TxTable";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -39,6 +41,12 @@ async function type(el: HTMLElement | null, value: string) {
     Object.getOwnPropertyDescriptor(proto, "value")!.set!.call(el, value);
     el.dispatchEvent(new Event(el instanceof HTMLSelectElement ? "change" : "input", { bubbles: true }));
   });
+}
+/** Every row of the month's `kind` table, as the (dev) cache lists them. */
+async function monthOf(kind: "revenue" | "expense") {
+  const from = (tid("filter-from") as HTMLInputElement).value;
+  const to = (tid("filter-to") as HTMLInputElement).value;
+  return (await ipc.listRows({ kind, from, to, limit: 5000 })).rows;
 }
 /** A confirmed revenue row that is currently rendered (virtualization). */
 function renderedRow() {
@@ -104,34 +112,69 @@ describe("the app against the dev backend", () => {
     expect(tid("org-name")?.textContent).toBe("Demo Hotels");
   });
 
-  it("loads rows, virtualized, with the full set on window.__ledgerline", async () => {
+  it("loads the rows near the screen, a slot for every row, and reads far rows when scrolled there", async () => {
     const count = await waitFor(() => {
       const v = Number(tid("row-count-revenue")?.dataset.value);
       return v > 0 ? v : null;
     }, "revenue rows");
-    const all = window.__ledgerline!.rows("revenue");
-    expect(all.length).toBe(count);
+    const whole = await monthOf("revenue");
+    expect(count).toBe(whole.length);
+    expect(window.__ledgerline!.total("revenue")).toBe(count);
+    // The month is bigger than what a table holds: it holds the top of it.
+    const held = window.__ledgerline!.rows("revenue");
+    expect(held.length).toBeLessThan(count);
+    expect(held.map((r) => r.id)).toEqual(whole.slice(0, held.length).map((r) => r.id));
     const inDom = tid("table-revenue")!.querySelectorAll('.tbody [data-testid^="row-"]');
     expect(inDom.length).toBeGreaterThan(0);
-    expect(inDom.length).toBeLessThan(count);
-    expect(all.every((r) => r.kind === "revenue")).toBe(true);
+    expect(inDom.length).toBeLessThan(held.length);
     await act(async () => {
       await new Promise((r) => setTimeout(r, 600));
     });
     const mirrored = JSON.parse(document.querySelector('[data-testid="loaded-ids"]')!.textContent!);
-    expect(mirrored.revenue).toEqual(all.map((r) => r.id));
+    expect(mirrored.revenue).toEqual(held.map((r) => r.id));
     const first = inDom[0] as HTMLElement;
-    expect(first.dataset.id).toBe(all[0]!.id);
+    expect(first.dataset.id).toBe(whole[0]!.id);
     expect(first.dataset.pending).toBe("false");
+
+    // Scrolled to the end (a scrollbar drag): the last row is read and shown.
+    const body = tid("table-revenue")!.querySelector<HTMLElement>(".tbody")!;
+    await act(async () => {
+      body.scrollTop = count * ROW_HEIGHT;
+    });
+    const last = await waitFor(() => body.querySelector<HTMLElement>(`[data-index="${count - 1}"]`), "the last row on screen");
+    expect(last.dataset.id).toBe(whole[count - 1]!.id);
+    expect(window.__ledgerline!.offset("revenue")).toBeGreaterThan(0);
+    // …and back to the top.
+    await act(async () => {
+      body.scrollTop = 0;
+    });
+    const top = await waitFor(() => body.querySelector<HTMLElement>('[data-index="0"]'), "the first row again");
+    expect(top.dataset.id).toBe(whole[0]!.id);
+  });
+
+  it("moves the keyboard focus to the month's last row with End, and back with Home", async () => {
+    const whole = await monthOf("revenue");
+    const body = tid("table-revenue")!.querySelector<HTMLElement>(".tbody")!;
+    const first = await waitFor(() => body.querySelector<HTMLElement>('[data-index="0"]'), "the first row");
+    await act(async () => first.focus());
+    await key(first, "End");
+    const last = await waitFor(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el?.dataset.index === String(whole.length - 1) ? el : null;
+    }, "the last row focused");
+    expect(last.dataset.id).toBe(whole[whole.length - 1]!.id);
+    await key(last, "Home");
+    const top = await waitFor(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el?.dataset.index === "0" ? el : null;
+    }, "the first row focused");
+    expect(top.dataset.id).toBe(whole[0]!.id);
   });
 
   it("shows Live and KPIs that agree with the rows", async () => {
     await waitFor(() => tid("status-badge")?.textContent === "Live", "Live badge");
     const revenue = await waitFor(() => tid("kpi-revenue")?.dataset.value, "kpi-revenue");
-    const expected = window.__ledgerline!
-      .rows("revenue")
-      .filter((r) => r.status !== "rejected")
-      .reduce((s, r) => s + r.amount_minor, 0);
+    const expected = (await monthOf("revenue")).filter((r) => r.status !== "rejected").reduce((s, r) => s + r.amount_minor, 0);
     expect(Number(revenue)).toBe(expected);
     for (const k of ["kpi-expense", "kpi-net", "kpi-today-pending-count", "kpi-today-pending-amount", "kpi-daily-pending", "kpi-daily-approved", "kpi-daily-rejected"]) {
       expect(tid(k)?.dataset.value, k).toMatch(/^-?\d+$/);
@@ -217,7 +260,9 @@ describe("the app against the dev backend", () => {
   it("exports every loaded row as CSV and shows where it went", async () => {
     await click(tid("export-revenue"));
     const msg = await waitFor(() => tid("export-result-revenue"), "export result");
-    const n = window.__ledgerline!.rows("revenue").length;
+    // Every row of the query, not the few the table holds.
+    const n = window.__ledgerline!.total("revenue")!;
+    expect(n).toBeGreaterThan(window.__ledgerline!.rows("revenue").length);
     expect(msg.textContent).toContain(`Saved ${n.toLocaleString()} rows to ~/Downloads/ledgerline-revenue-all-`);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyBatch, applyPatches, catchUp, compareRows, emptyStore, fromSnapshot, matchesQuery, mergePage, patchId, type RowStore } from "./rows";
+import { applyBatch, applyPatches, compareRows, emptyStore, fromSnapshot, keyOf, matchesQuery, mergePage, type RowStore } from "./rows";
 import type { PatchBatch } from "./types";
 import type { Row, RowQuery } from "./types";
 
@@ -137,7 +137,7 @@ describe("seq", () => {
       { seq: 5, patches: [up(b)] },
       { seq: 6, patches: [up(c), rm(a.id)] },
     ];
-    const s = catchUp(fromSnapshot(Q, [a, b], 5), buffered);
+    const s = buffered.reduce(applyBatch, fromSnapshot(Q, [a, b], 5));
     expect(new Set(ids(s))).toEqual(new Set([b.id, c.id]));
     expect(s.seq).toBe(6);
   });
@@ -286,6 +286,15 @@ describe("against a naive model", () => {
 });
 
 describe("mergePage", () => {
+  // What tableRows.ts does with a page read on after the held rows: merge
+  // it, then apply again the batches heard since the read was sent that are
+  // at or after its seq.
+  const landPage = (store: RowStore, page: Row[], pageSeq: number, next: Row | undefined, heard: PatchBatch[]) => {
+    let s = mergePage(store, page, next ? keyOf(next) : null);
+    for (const b of heard) if (b.seq >= pageSeq) s = applyPatches(s, b.patches, Math.max(s.seq, b.seq));
+    return s;
+  };
+
   // A cache read by keyset pages while live batches land between (and
   // during) the reads, each reaching the window some time later, in order:
   // once every page and batch is in, the table is exactly the cache.
@@ -306,15 +315,17 @@ describe("mergePage", () => {
       return all.slice(from < 0 ? all.length : from, (from < 0 ? all.length : from) + limit);
     };
     const inFlight: PatchBatch[] = [];
-    const touched = new Map<string, number>();
-    let store = fromSnapshot(q, list(null, 50), seq);
+    let heard: PatchBatch[] = [];
+    const first = list(null, 50);
+    let last: Row | undefined = first[first.length - 1];
+    // The held rows end at the first page's last key: later rows are not held until read.
+    let store = fromSnapshot(q, first, seq, { from: null, to: last ? keyOf(last) : null });
     const deliver = (k: number) => {
       for (const b of inFlight.splice(0, k)) {
-        for (const p of b.patches) touched.set(patchId(p), b.seq);
+        heard.push(b);
         store = applyBatch(store, b);
       }
     };
-    let last: Row | undefined = store.sorted[store.sorted.length - 1];
     let pages = 1;
     while (last) {
       for (let k = rand(4); k > 0; k--) {
@@ -330,11 +341,13 @@ describe("mergePage", () => {
         }
       }
       deliver(rand(inFlight.length + 1));
+      heard = []; // the read is sent
       const page = list(last, 50);
       const pageSeq = seq;
       deliver(rand(inFlight.length + 1));
-      store = mergePage(store, page, pageSeq, touched);
-      last = page.length === 50 ? page[page.length - 1] : undefined;
+      const next = page.length === 50 ? page[page.length - 1] : undefined;
+      store = landPage(store, page, pageSeq, next, heard);
+      last = next;
       pages += 1;
     }
     deliver(inFlight.length);
@@ -347,13 +360,25 @@ describe("mergePage", () => {
 
   it("a row a batch removed is not brought back by an older page", () => {
     const a = row({ id: "a" });
-    let s = fromSnapshot(Q, [], 5);
-    const touched = new Map([["a", 6]]);
-    s = applyBatch(s, { seq: 6, patches: [rm("a")] });
-    s = mergePage(s, [a], 5, touched);
-    expect(ids(s)).toEqual([]);
+    const b = row({ id: "b", occurred_on: "2026-11-28" });
+    let s = fromSnapshot(Q, [b], 5, { from: null, to: keyOf(b) });
+    const removed: PatchBatch = { seq: 6, patches: [rm("a")] };
+    s = applyBatch(s, removed);
+    s = landPage(s, [a], 5, undefined, [removed]);
+    expect(ids(s)).toEqual(["b"]);
     // A page read after the batch is the cache's word.
-    s = mergePage(s, [a], 7, touched);
-    expect(ids(s)).toEqual(["a"]);
+    s = landPage(s, [a], 7, undefined, [removed]);
+    expect(ids(s)).toEqual(["b", "a"]);
+  });
+
+  it("a batch about a row past the held rows, heard while the page was read, lands with it", () => {
+    const b = row({ id: "b", occurred_on: "2026-11-29" });
+    const late = row({ id: "late", occurred_on: "2026-11-20", memo: "edited" });
+    let s = fromSnapshot(Q, [b], 5, { from: null, to: keyOf(b) });
+    const edit: PatchBatch = { seq: 6, patches: [up(late)] };
+    s = applyBatch(s, edit);
+    expect(ids(s)).toEqual(["b"]); // not held yet: it sorts past the held rows
+    s = landPage(s, [{ ...late, memo: "old" }], 6, undefined, [edit]);
+    expect(s.sorted.map((r) => `${r.id}:${r.memo}`)).toEqual(["b:", "late:edited"]);
   });
 });

@@ -9,22 +9,35 @@
 //   arrives (normally `remove local-…` + `upsert real` in one batch) the local
 //   row goes, in either arrival order, so a row is never shown twice.
 // - Only rows matching the query are kept: a row that stops matching leaves.
+// - A store may hold only a run of the list (window.ts): its `bounds`, the
+//   first and last key of the run (null: from the list's start, to its
+//   end). A row sorting outside them is not kept, like a row not matching.
 // - Order: occurred_on desc, then id desc — the cache's list order, the
 //   keyset `list_rows` pages by, so a page lands after the rows before it.
-// - A page of a table still loading (`mergePage`) never overwrites what a
-//   batch at or after the page's seq already said about a row.
+// - A page read on after the held rows (`mergePage`) is the cache's word at
+//   its seq; the caller applies again, on top, the batches heard since the
+//   read was sent whose seq is at or after the page's (tableRows.ts).
 // - A batch whose `seq` is lower than the store's is older than the snapshot
 //   and is ignored; equal seq is applied (optimistic writes don't advance seq,
 //   and re-applying an upsert or remove changes nothing).
 
-import type { Patch, PatchBatch, Row, RowQuery } from "./types";
+import type { Patch, PatchBatch, Row, RowKey, RowQuery } from "./types";
+
+/** The run of the list a store holds: rows with from <= key <= to (null: no limit). */
+export interface Bounds {
+  readonly from: RowKey | null;
+  readonly to: RowKey | null;
+}
+
+export const WHOLE_LIST: Bounds = { from: null, to: null };
 
 export interface RowStore {
   readonly query: RowQuery;
+  readonly bounds: Bounds;
   /** The cache seq the store reflects. */
   readonly seq: number;
   readonly byId: RowIndex;
-  /** All rows in display order. */
+  /** The rows held, in display order. */
   readonly sorted: readonly Row[];
 }
 
@@ -136,20 +149,37 @@ export function matchesQuery(row: Row, q: RowQuery): boolean {
 }
 
 /** Display order (the cache's keyset order): negative when `a` comes first. */
-export function compareRows(a: Row, b: Row): number {
+export function compareRows(a: RowKey, b: RowKey): number {
   if (a.occurred_on !== b.occurred_on) return a.occurred_on < b.occurred_on ? 1 : -1;
   if (a.id !== b.id) return a.id < b.id ? 1 : -1;
   return 0;
 }
 
-export function emptyStore(query: RowQuery, seq = 0): RowStore {
-  return { query, seq, byId: RowIndex.of([]), sorted: [] };
+/** Is `row` inside `b`? */
+export function inBounds(row: RowKey, b: Bounds): boolean {
+  return (b.from === null || compareRows(b.from, row) <= 0) && (b.to === null || compareRows(row, b.to) <= 0);
 }
 
-/** A store from a `list_rows` snapshot (rows not matching the query are dropped). */
-export function fromSnapshot(query: RowQuery, rows: readonly Row[], seq: number): RowStore {
+/** Does `store` keep `row` (its query and its bounds)? */
+export function holds(store: RowStore, row: Row): boolean {
+  return matchesQuery(row, store.query) && inBounds(row, store.bounds);
+}
+
+export function keyOf(row: Row): RowKey {
+  return { occurred_on: row.occurred_on, id: row.id };
+}
+
+export function emptyStore(query: RowQuery, seq = 0): RowStore {
+  return { query, bounds: WHOLE_LIST, seq, byId: RowIndex.of([]), sorted: [] };
+}
+
+/**
+ * A store from a `list_rows` read (rows not matching the query are
+ * dropped), holding the run `bounds` (the whole list unless told).
+ */
+export function fromSnapshot(query: RowQuery, rows: readonly Row[], seq: number, bounds: Bounds = WHOLE_LIST): RowStore {
   const byId = new Map<string, Row>();
-  for (const r of rows) if (matchesQuery(r, query)) byId.set(r.id, r);
+  for (const r of rows) if (matchesQuery(r, query) && inBounds(r, bounds)) byId.set(r.id, r);
   // Never two rows for one mutation, even if a snapshot raced a confirmation.
   for (const r of [...byId.values()]) {
     if (!isLocalId(r.id) && r.client_mutation_id) byId.delete(LOCAL_PREFIX + r.client_mutation_id);
@@ -157,7 +187,7 @@ export function fromSnapshot(query: RowQuery, rows: readonly Row[], seq: number)
   const sorted = [...byId.values()];
   // list_rows already answers in display order; sort only if it did not.
   if (!isSorted(sorted)) sorted.sort(compareRows);
-  return { query, seq, byId: RowIndex.fromMap(byId), sorted };
+  return { query, bounds, seq, byId: RowIndex.fromMap(byId), sorted };
 }
 
 function isSorted(rows: readonly Row[]): boolean {
@@ -194,7 +224,7 @@ export function applyPatches(store: RowStore, patches: readonly Patch[], seq = s
         if (current(localId) !== undefined) changes.set(localId, null);
       }
     }
-    if (matchesQuery(row, store.query)) changes.set(row.id, row);
+    if (holds(store, row)) changes.set(row.id, row);
     else if (current(row.id) !== undefined) changes.set(row.id, null);
   }
 
@@ -205,7 +235,7 @@ export function applyPatches(store: RowStore, patches: readonly Patch[], seq = s
   }
   if (changes.size === 0) return seq === store.seq ? store : { ...store, seq };
 
-  return { query: store.query, seq, byId: store.byId.with(changes), sorted: resort(store, changes) };
+  return { ...store, seq, byId: store.byId.with(changes), sorted: resort(store, changes) };
 }
 
 /** Is a confirmed (non-local) row for this mutation in the store after `changes`? */
@@ -251,25 +281,18 @@ function insertionIndex(arr: readonly Row[], row: Row): number {
 }
 
 /**
- * One more page of a table still loading, read at `seq`: its rows join the
- * store in order, except those a batch at or after `seq` has already
- * decided (`touched`: id → seq of the last batch that named it), which the
- * store holds newer. The page need not match the store's seq: the cache may
- * have moved on between pages.
+ * The rows of a page read on after the store's last key join it in order,
+ * and its bounds reach to `to` (the page's `next`; null: the list's end).
+ * The page is the cache's word as of its read: rows it holds replace the
+ * store's (the caller then applies again what batches said since).
  */
-export function mergePage(
-  store: RowStore,
-  rows: readonly Row[],
-  seq: number,
-  touched: ReadonlyMap<string, number>,
-): RowStore {
+export function mergePage(store: RowStore, rows: readonly Row[], to: RowKey | null): RowStore {
+  const wider: RowStore = { ...store, bounds: { from: store.bounds.from, to } };
   const fresh = new Map<string, Row>();
   const changes = new Map<string, Row | null>();
   const incoming: Row[] = [];
   for (const r of rows) {
-    if (!matchesQuery(r, store.query)) continue;
-    const t = touched.get(r.id);
-    if (t !== undefined && t >= seq) continue;
+    if (!holds(wider, r)) continue;
     if (r.client_mutation_id) {
       if (isLocalId(r.id)) {
         if (hasConfirmed(store.byId, changes, r.client_mutation_id)) continue;
@@ -282,12 +305,11 @@ export function mergePage(
     else fresh.set(r.id, r);
     incoming.push(r);
   }
-  if (changes.size === 0 && fresh.size === 0) return store;
+  if (changes.size === 0 && fresh.size === 0) return wider;
   const kept = changes.size === 0 ? store.sorted : store.sorted.filter((r) => !changes.has(r.id));
   if (!isSorted(incoming)) incoming.sort(compareRows);
   return {
-    query: store.query,
-    seq: store.seq,
+    ...wider,
     byId: store.byId.with(changes).withNew(fresh),
     sorted: mergeSorted(kept, incoming),
   };
@@ -303,24 +325,4 @@ function mergeSorted(a: readonly Row[], b: readonly Row[]): Row[] {
   while (i < a.length) out[k++] = a[i++]!;
   while (j < b.length) out[k++] = b[j++]!;
   return out;
-}
-
-/** The id a patch is about. */
-export function patchId(p: Patch): string {
-  return p.op === "remove" ? p.id : p.row.id;
-}
-
-/**
- * Batches that arrived before the snapshot: keep those at or after the
- * snapshot's seq (in order) and apply them on top of it.
- */
-export function catchUp(store: RowStore, buffered: readonly PatchBatch[]): RowStore {
-  let s = store;
-  for (const b of buffered) s = applyBatch(s, b);
-  return s;
-}
-
-/** Rows of a store, e.g. for CSV export or the test hook. */
-export function rowsOf(store: RowStore): readonly Row[] {
-  return store.sorted;
 }
