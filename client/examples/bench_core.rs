@@ -460,6 +460,38 @@ async fn first_sync(dir: &std::path::Path) -> anyhow::Result<()> {
         first_page.as_secs_f64() * 1e3,
         started.elapsed().as_secs_f64() * 1e3
     );
+    // What a table holding only the rows near the screen asks (as JSON, as
+    // the window's `list_rows` answers): its count, and a far jump.
+    let timed = |q: RowQuery| {
+        let core = core.clone();
+        async move {
+            let t = Instant::now();
+            let page = core.list_rows_json(q).await?;
+            anyhow::Ok((t.elapsed().as_secs_f64() * 1e3, page.total))
+        }
+    };
+    let (count_ms, _) = timed(RowQuery {
+        limit: Some(1),
+        ..month.clone()
+    })
+    .await?;
+    let (end_ms, end_total) = timed(RowQuery {
+        limit: Some(200),
+        offset: Some(total.saturating_sub(200) as u32),
+        ..month.clone()
+    })
+    .await?;
+    let (middle_ms, _) = timed(RowQuery {
+        limit: Some(200),
+        offset: Some((total / 2) as u32),
+        ..month.clone()
+    })
+    .await?;
+    assert_eq!(end_total, Some(total));
+    println!(
+        "the month's count (limit 1) {count_ms:.1} ms; 200 rows at its end (offset {}) {end_ms:.1} ms; in its middle {middle_ms:.1} ms",
+        total.saturating_sub(200)
+    );
     core.shutdown().await;
     stop.cancel();
     let _ = server.await;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::*;
-use queries::{count, page_select};
+use queries::{count, keyset_of_offset, page_select};
 
 /// [`RowPage`] whose `rows` are already JSON.
 #[derive(Debug, Serialize)]
@@ -63,20 +63,26 @@ impl Cache {
             });
         }
         let mut tx = self.pool.begin().await?;
-        // The page's last key is its smallest `occurred_on || id`: the date
-        // is fixed-width text, so that orders as the pair does.
-        let mut select = page_select(
-            &format!(
-                "SELECT coalesce(json_group_array({} ORDER BY occurred_on DESC, id DESC), '[]'), \
-                 count(*), min(occurred_on || id) FROM (",
-                row_object()
-            ),
-            q,
-            limit,
-        );
-        select.push(")");
-        let (rows, n, last): (String, i64, Option<String>) =
-            select.build_query_as().fetch_one(&mut *tx).await?;
+        let (rows, n, last): (String, i64, Option<String>) = match keyset_of_offset(&mut tx, q)
+            .await?
+        {
+            None => ("[]".to_owned(), 0, None),
+            Some(walk) => {
+                // The page's last key is its smallest `occurred_on || id`:
+                // the date is fixed-width text, so that orders as the pair does.
+                let mut select = page_select(
+                        &format!(
+                            "SELECT coalesce(json_group_array({} ORDER BY occurred_on DESC, id DESC), '[]'), \
+                             count(*), min(occurred_on || id) FROM (",
+                            row_object()
+                        ),
+                        &walk,
+                        limit,
+                    );
+                select.push(")");
+                select.build_query_as().fetch_one(&mut *tx).await?
+            }
+        };
         let total = match q.after {
             None => Some(count(&mut tx, q).await?),
             Some(_) => None,

@@ -25,7 +25,10 @@ impl Cache {
         let rows = if merge {
             merged_page(&mut tx, &overlay, q, limit as usize).await?
         } else {
-            page(&mut tx, q, limit).await?
+            match queries::keyset_of_offset(&mut tx, q).await? {
+                Some(walk) => page(&mut tx, &walk, limit).await?,
+                None => Vec::new(),
+            }
         };
         let total = match q.after {
             None if merge => {

@@ -354,6 +354,8 @@ pub(crate) async fn set_seq(conn: &mut SqliteConnection, seq: u64) -> Result<(),
 #[cfg(test)]
 mod journal_tests;
 #[cfg(test)]
+mod list_tests;
+#[cfg(test)]
 mod merge_tests;
 #[cfg(test)]
 pub(crate) mod tests;

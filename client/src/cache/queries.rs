@@ -27,6 +27,38 @@ pub(crate) async fn page(
         .collect()
 }
 
+/// `q` with its offset turned into the key of the row before its page, so
+/// the page is a keyset walk from there: an offset page steps over every
+/// row it skips producing each one (a full row, through the JSON page's
+/// subquery), while the key of one row is a walk of the index alone (a
+/// jump to the end of a 60k-row month: 78 ms → a few). `None`: the offset
+/// is past the last row.
+pub(super) async fn keyset_of_offset(
+    conn: &mut SqliteConnection,
+    q: &RowQuery,
+) -> Result<Option<RowQuery>, sqlx::Error> {
+    let offset = q.offset.unwrap_or(0);
+    if q.after.is_some() || offset == 0 {
+        return Ok(Some(q.clone()));
+    }
+    let before = RowQuery {
+        offset: Some(offset - 1),
+        ..q.clone()
+    };
+    let key: Option<String> = page_select_of("", "occurred_on || id", &before, 1)
+        .build_query_scalar()
+        .fetch_optional(&mut *conn)
+        .await?;
+    key.map(|k| {
+        Ok(RowQuery {
+            after: Some(super::json::split_key(&k)?),
+            offset: None,
+            ..q.clone()
+        })
+    })
+    .transpose()
+}
+
 /// The statement of [`page`], after `prefix` (`EXPLAIN QUERY PLAN `, in tests).
 pub(super) fn page_select<'a>(prefix: &str, q: &RowQuery, limit: u32) -> QueryBuilder<'a, Sqlite> {
     page_select_of(prefix, COLS, q, limit)
