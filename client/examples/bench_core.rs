@@ -492,6 +492,26 @@ async fn first_sync(dir: &std::path::Path) -> anyhow::Result<()> {
         "the month's count (limit 1) {count_ms:.1} ms; 200 rows at its end (offset {}) {end_ms:.1} ms; in its middle {middle_ms:.1} ms",
         total.saturating_sub(200)
     );
+    // The revenue table: the month's revenue rows (a kind filter too).
+    let revenue = RowQuery {
+        kind: Some(ledgerline_wire::TransactionKind::Revenue),
+        ..month.clone()
+    };
+    let (count_ms, revenue_total) = timed(RowQuery {
+        limit: Some(1),
+        ..revenue.clone()
+    })
+    .await?;
+    let revenue_total = revenue_total.unwrap_or(0);
+    let (end_ms, _) = timed(RowQuery {
+        limit: Some(200),
+        offset: Some(revenue_total.saturating_sub(200) as u32),
+        ..revenue.clone()
+    })
+    .await?;
+    println!(
+        "its revenue table ({revenue_total} rows): count {count_ms:.1} ms; 200 rows at its end {end_ms:.1} ms"
+    );
     core.shutdown().await;
     stop.cancel();
     let _ = server.await;

@@ -27,16 +27,16 @@ use super::*;
 use statements::{chunk_statement, CHUNK, UPSERT_TAIL};
 
 /// The list indexes a first sync into an empty cache builds at its end
-/// instead of row by row (as in `migrations/0001_cache.sql`; a test
+/// instead of row by row (as the migrations leave them, `0005`; a test
 /// compares them). `rows_by_date` stays: windows page by it meanwhile.
 const DEFERRED_INDEXES: [(&str, &str); 2] = [
     (
         "rows_by_property",
-        "CREATE INDEX IF NOT EXISTS rows_by_property ON rows (property_id, occurred_on DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS rows_by_property ON rows (property_id, occurred_on DESC, id DESC, kind)",
     ),
     (
         "rows_by_status",
-        "CREATE INDEX IF NOT EXISTS rows_by_status ON rows (status, occurred_on DESC, id DESC)",
+        "CREATE INDEX IF NOT EXISTS rows_by_status ON rows (status, occurred_on DESC, id DESC, kind)",
     ),
 ];
 
