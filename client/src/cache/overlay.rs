@@ -23,7 +23,8 @@ use crate::view::{Row, RowKey, RowQuery};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Base {
     pub version: i64,
-    pub property_id: String,
+    /// Shared: an apply copies a base per row it journals.
+    pub property_id: Arc<str>,
     pub kind: TransactionKind,
     pub status: TransactionStatus,
     pub occurred_on: NaiveDate,
@@ -33,7 +34,7 @@ impl Base {
     pub(crate) fn of(row: &Row) -> Base {
         Base {
             version: row.version,
-            property_id: row.property_id.clone(),
+            property_id: Arc::from(row.property_id.as_str()),
             kind: row.kind,
             status: row.status,
             occurred_on: row.occurred_on,

@@ -201,7 +201,7 @@ pub(super) async fn write_states(
         .filter_map(|s| s.row.as_deref().map(|r| (r, s.base.as_ref())))
         .partition(|(r, base)| {
             base.is_some_and(|b| {
-                b.property_id == r.property_id
+                *b.property_id == *r.property_id
                     && b.occurred_on == r.occurred_on
                     && b.status == r.status
             })
@@ -245,7 +245,7 @@ pub(super) async fn bases(
         for (id, (version, property_id, kind, status, occurred_on)) in found {
             let base = Base {
                 version,
-                property_id,
+                property_id: property_id.into(),
                 kind: TransactionKind::parse(&kind).ok_or_else(|| queries::bad("kind", &kind))?,
                 status: TransactionStatus::parse(&status)
                     .ok_or_else(|| queries::bad("status", &status))?,
