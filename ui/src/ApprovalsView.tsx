@@ -4,7 +4,7 @@
 
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { AppHeader, canApprove } from "./components";
+import { AppHeader, canApprove, PlaceholderRow, ROW_HEIGHT } from "./components";
 import { useRows, useSyncFinishedToken } from "./hooks";
 import * as ipc from "./ipc";
 import { formatMoney } from "./money";
@@ -12,7 +12,6 @@ import { isLocalId } from "./rows";
 import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
 import { rowAt } from "./window";
-import { ROW_HEIGHT } from "./TxTable";
 import type { Row, RowQuery, SessionView } from "./types";
 
 const estimateSize = () => ROW_HEIGHT;
@@ -172,18 +171,7 @@ export function ApprovalsView(props: { session: SessionView }) {
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((vi) => {
               const row = rows[vi.index - offset];
-              if (!row) {
-                return (
-                  <div
-                    key={vi.key}
-                    className="vrow placeholder muted"
-                    data-slot={vi.index}
-                    style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
-                  >
-                    loading…
-                  </div>
-                );
-              }
+              if (!row) return <PlaceholderRow key={vi.key} slot={vi.index} top={vi.start} />;
               const problem = row.sync_error ?? errors[row.id];
               return (
                 <div

@@ -13,10 +13,10 @@ import * as ipc from "./ipc";
 import { isLocalId } from "./rows";
 import { isLocked, useOrgSettings } from "./settings";
 import { registerTable } from "./testhook";
+import { PlaceholderRow, ROW_HEIGHT } from "./components";
 import { conflictWords, EditRow, NewRow, RowView, type NewRowHandle } from "./TxRow";
 import type { ExportProgress, Kind, PropertyInfo, Row, RowQuery } from "./types";
 
-export const ROW_HEIGHT = 26;
 /** Exports of more rows than this show a progress bar. */
 const EXPORT_PROGRESS_FROM = 5000;
 
@@ -305,18 +305,7 @@ export function TxTable(props: Props) {
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
           {virtualizer.getVirtualItems().map((vi) => {
             const row = rows[vi.index - offset];
-            if (!row) {
-              return (
-                <div
-                  key={vi.key}
-                  className="vrow placeholder muted"
-                  data-slot={vi.index}
-                  style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
-                >
-                  loading…
-                </div>
-              );
-            }
+            if (!row) return <PlaceholderRow key={vi.key} slot={vi.index} top={vi.start} />;
             return (
               <div
                 key={row.id}

@@ -11,7 +11,7 @@ import { App } from "./App";
 import { installDevBackend, type DevBackend } from "./devbackend";
 import * as ipc from "./ipc";
 import { installTestHook } from "./testhook";
-import { ROW_HEIGHT } from "./TxTable";
+import { ROW_HEIGHT } from "./components";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 

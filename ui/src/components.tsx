@@ -194,3 +194,19 @@ export function AsOf(props: { data: Aggregates }) {
     </span>
   );
 }
+
+/** Height of one table row, px (the virtualizers' fixed size). */
+export const ROW_HEIGHT = 26;
+
+/** A slot of the table whose row is not read yet (`data-slot`: its index in the list). */
+export function PlaceholderRow({ slot, top }: { slot: number; top: number }) {
+  return (
+    <div
+      className="vrow placeholder muted"
+      data-slot={slot}
+      style={{ transform: `translateY(${top}px)`, height: ROW_HEIGHT }}
+    >
+      loading…
+    </div>
+  );
+}

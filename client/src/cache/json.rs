@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::*;
-use queries::{count, keyset_of_offset, page_select};
+use queries::{count, keyset_of_offset, page_select, split_key};
 
 /// [`RowPage`] whose `rows` are already JSON.
 #[derive(Debug, Serialize)]
@@ -101,17 +101,6 @@ impl Cache {
             next,
         })
     }
-}
-
-/// `occurred_on || id` back into its key.
-pub(super) fn split_key(key: &str) -> Result<RowKey, sqlx::Error> {
-    let (day, id) = key
-        .split_at_checked(10)
-        .ok_or_else(|| queries::bad("key", key))?;
-    Ok(RowKey {
-        occurred_on: day.parse().map_err(|_| queries::bad("occurred_on", day))?,
-        id: id.to_owned(),
-    })
 }
 
 #[cfg(test)]

@@ -6,9 +6,8 @@
 //! and holding the guard that long would hold back the applies).
 
 use super::{
-    json::split_key,
     overlay::Overlay,
-    queries::{decode_row, page_select_of},
+    queries::{decode_row, key_id, page_select_of, split_key},
     *,
 };
 
@@ -146,7 +145,7 @@ async fn merged_page(
             Some(k) => Some(split_key(k)?),
             None => None,
         };
-        kept.extend(keys.into_iter().filter(|k| !overlay.contains(&k[10..])));
+        kept.extend(keys.into_iter().filter(|k| !overlay.contains(key_id(k))));
         if !full || kept.len() >= need {
             break;
         }
@@ -172,7 +171,7 @@ async fn merged_page(
         let next = if take_mine {
             Ok(m.next().expect("peeked").1)
         } else {
-            Err(&t.next().expect("peeked")[10..])
+            Err(key_id(t.next().expect("peeked")))
         };
         if i >= skip {
             picked.push(next);

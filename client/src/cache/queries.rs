@@ -51,12 +51,26 @@ pub(super) async fn keyset_of_offset(
         .await?;
     key.map(|k| {
         Ok(RowQuery {
-            after: Some(super::json::split_key(&k)?),
+            after: Some(split_key(&k)?),
             offset: None,
             ..q.clone()
         })
     })
     .transpose()
+}
+
+/// `occurred_on || id` back into its key.
+pub(super) fn split_key(key: &str) -> Result<RowKey, sqlx::Error> {
+    let (day, id) = key.split_at_checked(10).ok_or_else(|| bad("key", key))?;
+    Ok(RowKey {
+        occurred_on: day.parse().map_err(|_| bad("occurred_on", day))?,
+        id: id.to_owned(),
+    })
+}
+
+/// The id part of an `occurred_on || id` key.
+pub(super) fn key_id(key: &str) -> &str {
+    key.get(10..).unwrap_or_default()
 }
 
 /// The statement of [`page`], after `prefix` (`EXPLAIN QUERY PLAN `, in tests).
